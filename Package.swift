@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "twinslot",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "twinslot", targets: ["twinslot"]),
+        .library(name: "TwinslotCore", targets: ["TwinslotCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLinux"),
+        .target(
+            name: "TwinslotCore",
+            dependencies: [
+                "CArchive", "COpenSSL", "CZstd", "CLinux",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "twinslot",
+            dependencies: [
+                "TwinslotCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore"]),
+        .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore"]),
+    ]
+)

@@ -1,0 +1,22 @@
+#ifndef TWINSLOT_COPENSSL_SHIM_H
+#define TWINSLOT_COPENSSL_SHIM_H
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/x509_vfy.h>
+
+/* Macros and type-generic stack helpers that Swift cannot import. */
+static inline void ts_OPENSSL_free(void *p) { OPENSSL_free(p); }
+static inline long ts_BIO_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+static inline STACK_OF(X509) *ts_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int ts_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
+static inline int ts_sk_X509_num(const STACK_OF(X509) *s) { return sk_X509_num(s); }
+static inline X509 *ts_sk_X509_value(const STACK_OF(X509) *s, int i) { return sk_X509_value(s, i); }
+static inline void ts_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+static inline void ts_sk_X509_pop_free(STACK_OF(X509) *s) { sk_X509_pop_free(s, X509_free); }
+static inline int ts_BIO_reset(BIO *b) { return (int)BIO_reset(b); }
+#endif

@@ -1,0 +1,5 @@
+import Testing
+
+@testable import TwinslotCore
+
+@Test func placeholder() {}
