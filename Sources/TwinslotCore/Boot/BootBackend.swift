@@ -1,0 +1,50 @@
+/// What the bootloader knows about one slot group.
+public enum BootSlotState: Sendable, Equatable, Codable {
+    /// Bootable and committed.
+    case good
+    /// Not bootable: the bootloader will never choose it.
+    case bad
+    /// Offered once: `attempted` is true once the bootloader has started it (the try is used up).
+    case trial(attempted: Bool)
+}
+
+/// The bootloader's view: the order in which it tries the groups and each group's state.
+public struct BootState: Sendable, Equatable, Codable {
+    public var order: [SlotLetter]
+    public var slots: [SlotLetter: BootSlotState]
+
+    public init(order: [SlotLetter], slots: [SlotLetter: BootSlotState]) {
+        self.order = order
+        self.slots = slots
+    }
+
+    /// The group the bootloader will start next, if any: the first in order that is good or an
+    /// unattempted trial.
+    public var nextBoot: SlotLetter? {
+        order.first { letter in
+            switch slots[letter] ?? .bad {
+            case .good, .trial(attempted: false): true
+            default: false
+            }
+        }
+    }
+
+    /// The group the device falls back to: the first good one in order.
+    public var primary: SlotLetter? { order.first { slots[$0] == .good } }
+}
+
+/// One bootloader backend. Every mutating call is durable when it returns and is written the way
+/// the bootloader itself survives a power cut in the middle of it.
+public protocol BootBackend: Sendable {
+    /// A short name for status and reports ("grub", "uboot", "script", "sim").
+    var name: String { get }
+    func read() throws -> BootState
+    /// The group is never chosen again until `setTrial` or `commit` (done before a payload byte
+    /// is written to it).
+    func disable(_ group: SlotLetter) throws
+    /// The group is tried first, once; if it does not get committed the bootloader falls back
+    /// to the other good group on the next boot.
+    func setTrial(_ group: SlotLetter) throws
+    /// The group becomes the primary, good, with the full number of attempts.
+    func commit(_ group: SlotLetter) throws
+}
