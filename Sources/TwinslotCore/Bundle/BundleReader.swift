@@ -1,0 +1,257 @@
+/// A manifest whose signature has been checked (or, for `bundle info` without a keyring,
+/// explicitly not checked: `signer` is nil).
+public struct VerifiedManifest: Sendable {
+    public var manifest: Manifest
+    /// The exact signed bytes.
+    public var bytes: [UInt8]
+    /// SHA-256 of the manifest bytes: the bundle's identity (two bundles with the same manifest
+    /// carry the same images).
+    public var bundleHash: String
+    public var signature: [UInt8]
+    public var signer: SignerSummary?
+}
+
+/// Reads a bundle front to back in one pass: manifest, signature, then each image streamed
+/// through the decode/hash pipeline into a sink. Nothing of an image reaches a sink before the
+/// manifest's signature verified, and every member is checked against the manifest.
+public final class BundleReader {
+    private let tar: TarStreamReader
+    private let source: any ByteSource
+    private var verified: VerifiedManifest?
+    private var nextImageIndex = 0
+    private var seenNames: Set<String> = []
+
+    public init(source: any ByteSource) throws {
+        self.source = source
+        do {
+            tar = try TarStreamReader(source: source)
+        } catch {
+            throw Self.classify(error, member: nil, bytesRead: 0, source: source.name)
+        }
+    }
+
+    /// Bytes consumed from the source so far.
+    public var bytesRead: UInt64 { tar.bytesRead }
+
+    private static func classify(_ error: any Error, member: String?, bytesRead: UInt64, source: String)
+        -> any Error
+    {
+        guard let tarError = error as? TarReadError else { return error }
+        if max(bytesRead, tarError.offset) == 0 { return BundleError.empty(source: source) }
+        let message = tarError.message.lowercased()
+        if message.contains("truncated") || message.contains("premature") || message.contains("eof") {
+            return BundleError.truncated(member: member, detail: tarError.description)
+        }
+        if member == nil && message.contains("unrecognized archive format") {
+            return BundleError.notATar(detail: tarError.description)
+        }
+        return BundleError.notATar(detail: tarError.description)
+    }
+
+    private func nextEntry(after member: String?) throws -> TarEntry? {
+        let entry: TarEntry?
+        do {
+            entry = try tar.nextEntry()
+        } catch {
+            throw Self.classify(error, member: member, bytesRead: tar.bytesRead, source: source.name)
+        }
+        guard let entry else {
+            if tar.bytesRead == 0 { throw BundleError.empty(source: source.name) }
+            return nil
+        }
+        guard seenNames.insert(entry.name).inserted else { throw BundleError.duplicateMember(entry.name) }
+        switch entry.kind {
+        case .regular: break
+        case .directory: throw BundleError.unsupportedMemberType(member: entry.name, type: "directory")
+        case .symlink: throw BundleError.unsupportedMemberType(member: entry.name, type: "symbolic link")
+        case .hardlink: throw BundleError.unsupportedMemberType(member: entry.name, type: "hard link")
+        case .device: throw BundleError.unsupportedMemberType(member: entry.name, type: "device node")
+        case .fifo: throw BundleError.unsupportedMemberType(member: entry.name, type: "FIFO")
+        case .other: throw BundleError.unsupportedMemberType(member: entry.name, type: "special file")
+        }
+        if entry.isSparse { throw BundleError.unsupportedMemberType(member: entry.name, type: "sparse file") }
+        if let reason = Manifest.memberNameProblem(entry.name),
+            entry.name != Manifest.memberName && entry.name != Manifest.signatureMemberName
+        {
+            throw BundleError.unsafeMemberName(entry.name, reason: reason)
+        }
+        return entry
+    }
+
+    /// Reads a small member whole, refusing one larger than `limit`.
+    private func readSmallMember(_ entry: TarEntry, limit: UInt64) throws -> [UInt8] {
+        guard entry.size <= limit else {
+            throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: entry.size)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(entry.size))
+        do {
+            while let block = try tar.nextBlock() {
+                bytes.append(contentsOf: block)
+                if UInt64(bytes.count) > limit {
+                    throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: UInt64(bytes.count))
+                }
+            }
+        } catch {
+            throw Self.classify(error, member: entry.name, bytesRead: tar.bytesRead, source: source.name)
+        }
+        guard UInt64(bytes.count) == entry.size else {
+            throw BundleError.truncated(member: entry.name, detail: "\(bytes.count) of \(entry.size) bytes present")
+        }
+        return bytes
+    }
+
+    /// Reads `manifest.json` and `manifest.sig` and verifies the signature against `keyring`.
+    /// With no keyring the signature is read but not checked (`bundle info` only).
+    public func readManifest(keyring: Keyring?) throws -> VerifiedManifest {
+        if let verified { return verified }
+        guard let first = try nextEntry(after: nil) else {
+            if tar.bytesRead == 0 { throw BundleError.empty(source: source.name) }
+            throw BundleError.notATar(detail: "no tar member header in its first \(tar.bytesRead) bytes")
+        }
+        guard first.name == Manifest.memberName else {
+            throw BundleError.unexpectedMember(expected: Manifest.memberName, found: first.name)
+        }
+        let bytes = try readSmallMember(first, limit: Manifest.maxSize)
+        guard let second = try nextEntry(after: Manifest.memberName) else {
+            throw BundleError.truncated(member: nil, detail: "the bundle ends after manifest.json")
+        }
+        guard second.name == Manifest.signatureMemberName else {
+            if second.name.hasSuffix(".zst") || !seenNames.contains(Manifest.signatureMemberName) {
+                throw BundleError.unsigned
+            }
+            throw BundleError.unexpectedMember(expected: Manifest.signatureMemberName, found: second.name)
+        }
+        let signature = try readSmallMember(second, limit: Manifest.maxSignatureSize)
+        var signer: SignerSummary?
+        if let keyring {
+            signer = try SignatureVerifier.verify(signature: signature, content: bytes, keyring: keyring)
+        }
+        let manifest = try Manifest.decode(bytes)
+        let result = VerifiedManifest(
+            manifest: manifest, bytes: bytes, bundleHash: SHA256Hasher.hex(of: bytes), signature: signature,
+            signer: signer)
+        verified = result
+        return result
+    }
+
+    /// Positions the reader at the next image's member and returns its manifest entry, or nil
+    /// after the last one (having checked that nothing follows it).
+    public func nextImage() throws -> Manifest.Image? {
+        guard let verified else { preconditionFailure("readManifest must come first") }
+        let images = verified.manifest.images
+        let previous = nextImageIndex == 0 ? Manifest.signatureMemberName : images[nextImageIndex - 1].member
+        guard nextImageIndex < images.count else {
+            if let extra = try nextEntry(after: previous) { throw BundleError.extraMember(extra.name) }
+            return nil
+        }
+        let image = images[nextImageIndex]
+        guard let entry = try nextEntry(after: previous) else { throw BundleError.missingMember(image.member) }
+        guard entry.name == image.member else {
+            if images.contains(where: { $0.member == entry.name }) {
+                throw BundleError.unexpectedMember(expected: image.member, found: entry.name)
+            }
+            throw BundleError.extraMember(entry.name)
+        }
+        guard entry.size == image.compressedSize else {
+            throw BundleError.memberSizeMismatch(member: entry.name, declared: image.compressedSize, actual: entry.size)
+        }
+        nextImageIndex += 1
+        return image
+    }
+
+    /// Streams the current image into `sink` (nil: hash only) and checks its sizes and hashes.
+    /// The sink may have received bytes when this throws: the caller owns cleaning its target.
+    @discardableResult
+    public func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?) throws -> ImageDigest {
+        let pipeline = ImagePipeline(sink: sink)
+        pipeline.start()
+        let digest: ImageDigest
+        do {
+            try produce(image, pipeline)
+            digest = try pipeline.finish()
+        } catch {
+            _ = try? pipeline.finish()
+            throw error
+        }
+        guard digest.compressedSha256 == image.compressedSha256 else {
+            throw BundleError.hashMismatch(
+                member: image.member, what: "compressed member", expected: image.compressedSha256,
+                actual: digest.compressedSha256)
+        }
+        guard digest.sha256 == image.sha256 else {
+            throw BundleError.hashMismatch(
+                member: image.member, what: "image", expected: image.sha256, actual: digest.sha256)
+        }
+        return digest
+    }
+
+    private func produce(_ image: Manifest.Image, _ pipeline: ImagePipeline) throws {
+        let decoder = ZstdDecoder()
+        var produced: UInt64 = 0
+        var consumed: UInt64 = 0
+        var output = try pipeline.takeFreeBuffer()
+        var frameComplete = false
+        while true {
+            let block: UnsafeRawBufferPointer
+            do {
+                guard let next = try tar.nextBlock() else { break }
+                block = next
+            } catch {
+                pipeline.send(.decompressed(output))
+                throw Self.classify(error, member: image.member, bytesRead: tar.bytesRead, source: source.name)
+            }
+            // Hand a copy of the compressed bytes to the hashing thread.
+            var copied = 0
+            while copied < block.count {
+                let copy = try pipeline.takeFreeBuffer()
+                let n = min(copy.memory.count, block.count - copied)
+                copy.memory.copyMemory(from: UnsafeRawBufferPointer(rebasing: block[copied..<(copied + n)]))
+                copy.count = n
+                pipeline.send(.compressed(copy))
+                copied += n
+            }
+            var inputOffset = 0
+            while true {
+                var outputOffset = output.count
+                let hint: Int
+                do {
+                    hint = try decoder.decode(
+                        input: block, inputOffset: &inputOffset, output: output.memory, outputOffset: &outputOffset)
+                } catch {
+                    pipeline.send(.decompressed(output))
+                    throw BundleError.corruptPayload(
+                        member: image.member, offset: consumed + UInt64(inputOffset), detail: "\(error)")
+                }
+                produced += UInt64(outputOffset - output.count)
+                output.count = outputOffset
+                frameComplete = hint == 0
+                if produced > image.size {
+                    pipeline.send(.decompressed(output))
+                    throw BundleError.inflatesBeyondDeclared(member: image.member, declared: image.size)
+                }
+                // A full output buffer may leave decoded bytes inside zstd: call again even when
+                // the input is used up. Otherwise everything this input yields has been flushed.
+                if output.count == output.memory.count {
+                    pipeline.send(.decompressed(output))
+                    output = try pipeline.takeFreeBuffer()
+                } else if inputOffset == block.count {
+                    break
+                }
+            }
+            consumed += UInt64(block.count)
+        }
+        pipeline.send(.decompressed(output))
+        guard consumed == image.compressedSize else {
+            throw BundleError.truncated(
+                member: image.member, detail: "\(consumed) of \(image.compressedSize) compressed bytes present")
+        }
+        guard frameComplete || image.compressedSize == 0 else {
+            throw BundleError.corruptPayload(
+                member: image.member, offset: consumed, detail: "the zstd frame ends before it is complete")
+        }
+        guard produced == image.size else {
+            throw BundleError.imageSizeMismatch(member: image.member, declared: image.size, actual: produced)
+        }
+    }
+}

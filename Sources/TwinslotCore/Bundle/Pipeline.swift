@@ -1,0 +1,150 @@
+import Foundation
+
+/// A fixed-size, page-aligned buffer handed between the two pipeline threads. Only one thread
+/// touches it at a time: ownership moves with the message that carries it.
+final class PipelineBuffer: @unchecked Sendable {
+    let memory: UnsafeMutableRawBufferPointer
+    var count = 0
+
+    init(capacity: Int) {
+        memory = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 4096)
+    }
+
+    deinit { memory.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: memory[..<count]) }
+}
+
+/// A blocking FIFO between two threads.
+final class BlockingQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+
+    func put(_ item: Element) {
+        condition.lock()
+        items.append(item)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func take() -> Element {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty { condition.wait() }
+        return items.removeFirst()
+    }
+}
+
+/// The receiving end of an image stream. It sees the image's bytes in order, on the pipeline's
+/// second thread, so writing overlaps with reading and decompressing.
+public protocol ImageSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws
+}
+
+/// What the consumer thread computed over one image.
+public struct ImageDigest: Sendable, Equatable {
+    public var size: UInt64
+    public var sha256: String
+    public var compressedSize: UInt64
+    public var compressedSha256: String
+}
+
+/// Two threads and a bounded ring of buffers: the caller's thread reads the tar member and
+/// decompresses it; the second thread hashes the compressed and the decompressed bytes and hands
+/// the latter to the sink. Memory is `bufferCount × bufferSize`, whatever the image size.
+final class ImagePipeline: @unchecked Sendable {
+    static let bufferSize = 2 << 20
+    static let bufferCount = 6
+
+    enum Message {
+        case compressed(PipelineBuffer)
+        case decompressed(PipelineBuffer)
+        case end
+    }
+
+    private let free = BlockingQueue<PipelineBuffer>()
+    private let work = BlockingQueue<Message>()
+    private let done = BlockingQueue<Result<ImageDigest, any Error>>()
+    private let failure = NSLock()
+    private var consumerError: (any Error)?
+    private let sink: (any ImageSink)?
+
+    init(sink: (any ImageSink)?) {
+        self.sink = sink
+        for _ in 0..<Self.bufferCount { free.put(PipelineBuffer(capacity: Self.bufferSize)) }
+    }
+
+    /// The consumer's error, if it failed; the producer stops at the next buffer.
+    var failed: (any Error)? {
+        failure.lock()
+        defer { failure.unlock() }
+        return consumerError
+    }
+
+    func start() {
+        let thread = Thread { [self] in consume() }
+        thread.name = "twinslot-image-sink"
+        thread.start()
+    }
+
+    func takeFreeBuffer() throws -> PipelineBuffer {
+        let buffer = free.take()
+        if let error = failed {
+            free.put(buffer)
+            throw error
+        }
+        buffer.count = 0
+        return buffer
+    }
+
+    func send(_ message: Message) { work.put(message) }
+
+    /// Ends the stream and waits for the consumer's digest.
+    func finish() throws -> ImageDigest {
+        work.put(.end)
+        return try done.take().get()
+    }
+
+    private func consume() {
+        let hasher = SHA256Hasher()
+        let compressedHasher = SHA256Hasher()
+        var size: UInt64 = 0
+        var compressedSize: UInt64 = 0
+        var error: (any Error)?
+        while true {
+            switch work.take() {
+            case .compressed(let buffer):
+                if error == nil {
+                    compressedHasher.update(buffer.bytes)
+                    compressedSize += UInt64(buffer.count)
+                }
+                free.put(buffer)
+            case .decompressed(let buffer):
+                if error == nil {
+                    hasher.update(buffer.bytes)
+                    do {
+                        try sink?.write(buffer.bytes, at: size)
+                    } catch let sinkError {
+                        error = sinkError
+                        failure.lock()
+                        consumerError = sinkError
+                        failure.unlock()
+                    }
+                    size += UInt64(buffer.count)
+                }
+                free.put(buffer)
+            case .end:
+                if let error {
+                    done.put(.failure(error))
+                } else {
+                    done.put(
+                        .success(
+                            ImageDigest(
+                                size: size, sha256: hasher.finalize(), compressedSize: compressedSize,
+                                compressedSha256: compressedHasher.finalize())))
+                }
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import SystemPackage
+
+/// Writes an image byte for byte into a raw slot (a block device or a file), through `Storage`.
+/// Dirty pages are pushed to the device as the image streams, so the final fsync is short and
+/// the page cache never fills with gigabytes of one image.
+public final class RawSlotWriter: ImageSink {
+    static let writeBackInterval: UInt64 = 16 << 20
+
+    public let path: FilePath
+    private let file: any StorageFile
+    private let isFile: Bool
+    private var written: UInt64 = 0
+    private var scheduled: UInt64 = 0
+
+    /// Opens the slot. A file-backed slot is created if missing; a block device must exist and
+    /// be at least `size` bytes.
+    public init(storage: any Storage, path: FilePath, size: UInt64) throws {
+        self.path = path
+        switch storage.fileKind(path) {
+        case .blockDevice:
+            isFile = false
+            file = try storage.open(path, create: false)
+            let capacity = try file.size()
+            guard capacity >= size else {
+                throw SlotError.tooSmall(slot: path.string, capacity: capacity, needed: size)
+            }
+        case .regular, nil:
+            isFile = true
+            guard storage.fileKind(path.removingLastComponent()) == .directory else {
+                throw SlotError.missing(slot: path.string)
+            }
+            file = try storage.open(path, create: true)
+        default:
+            throw SlotError.notARawSlot(slot: path.string)
+        }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        try file.write(bytes, at: offset)
+        written = max(written, offset + UInt64(bytes.count))
+        if written - scheduled >= Self.writeBackInterval {
+            file.startWriteBack(offset: scheduled, length: written - scheduled)
+            scheduled = written
+        }
+    }
+
+    /// Makes the image durable: a file-backed slot is cut to the image's size, then synced.
+    public func finish(size: UInt64) throws {
+        if isFile { try file.truncate(to: size) }
+        try file.sync()
+    }
+
+    /// Reads the slot's first `size` bytes back from the medium (its cached pages dropped
+    /// first) and returns their SHA-256.
+    public func readBack(size: UInt64) throws -> String {
+        file.dropCache()
+        return try Self.hash(file: file, size: size)
+    }
+
+    public func close() throws { try file.close() }
+
+    static func hash(file: any StorageFile, size: UInt64) throws -> String {
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        var offset: UInt64 = 0
+        while offset < size {
+            let want = Int(min(UInt64(buffer.count), size - offset))
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: offset)
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            offset += UInt64(n)
+        }
+        guard offset == size else {
+            throw SlotError.shortRead(slot: file.path.string, expected: size, got: offset)
+        }
+        return hasher.finalize()
+    }
+}
+
+public enum SlotError: ClassifiedError, Equatable {
+    case missing(slot: String)
+    case tooSmall(slot: String, capacity: UInt64, needed: UInt64)
+    case notARawSlot(slot: String)
+    case shortRead(slot: String, expected: UInt64, got: UInt64)
+    case readBackMismatch(slot: String, expected: String, actual: String)
+    case unsafeEntry(slot: String, entry: String, reason: String)
+    case activeSlot(slot: String)
+
+    public var failureClass: FailureClass {
+        switch self {
+        case .activeSlot: .state
+        default: .io
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .missing(let slot): "slot \(slot) does not exist (nor does its parent directory)"
+        case .tooSmall(let slot, let capacity, let needed):
+            "slot \(slot) holds \(capacity) bytes but the image needs \(needed)"
+        case .notARawSlot(let slot): "slot \(slot) is neither a regular file nor a block device"
+        case .shortRead(let slot, let expected, let got):
+            "reading slot \(slot) back gave \(got) of \(expected) bytes"
+        case .readBackMismatch(let slot, let expected, let actual):
+            "slot \(slot) reads back with SHA-256 \(actual), but \(expected) was written"
+        case .unsafeEntry(let slot, let entry, let reason):
+            "image for directory slot \(slot) has an unsafe entry '\(entry)': \(reason)"
+        case .activeSlot(let slot): "refusing to write \(slot): it belongs to the active slot group"
+        }
+    }
+}

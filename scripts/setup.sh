@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what twinslot's build, tests and demo need on a Debian machine. Idempotent: a second
+# run installs nothing. The Swift 6.3 toolchain itself must already be on PATH (see README).
+set -euo pipefail
+
+packages=(
+  # build: the C libraries twinslot links
+  libarchive-dev libssl-dev libzstd-dev pkg-config
+  # tests and demo: the real tools users have
+  openssl zstd tar grub-common libubootenv-tool
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  for candidate in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+    [ -x "$candidate/swift" ] && export PATH="$candidate:$PATH"
+  done
+fi
+command -v swift >/dev/null 2>&1 || { echo "setup: swift (6.3) is not on PATH; install the toolchain from swift.org" >&2; exit 1; }
+echo "setup: ready ($(swift --version 2>/dev/null | head -1))"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: set up, check formatting, build once, run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== format check"
+swift format lint --strict --recursive Sources Tests Package.swift
+
+echo "== build"
+swift build --build-tests
+
+echo "== tests"
+swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
