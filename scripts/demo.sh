@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-swift build -c release --product twinslot 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | tail -3
+swift build -c release --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
 bin=.build/release/twinslot
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -16,7 +16,7 @@ ls "$work/pki" | grep -v key | tr '\n' ' '; echo
 
 step "A 32 MiB root filesystem image and an apps directory"
 head -c 16M /dev/urandom > "$work/rootfs.img"
-yes "twinslot demo root filesystem line" | head -c 16M >> "$work/rootfs.img"
+(yes "twinslot demo root filesystem line" || true) | head -c 16M >> "$work/rootfs.img"
 mkdir -p "$work/apps/bin"
 printf '#!/bin/sh\necho hello from app v2\n' > "$work/apps/bin/hello"; chmod +x "$work/apps/bin/hello"
 

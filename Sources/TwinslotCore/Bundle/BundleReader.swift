@@ -214,6 +214,7 @@ public final class BundleReader {
             var inputOffset = 0
             while true {
                 var outputOffset = output.count
+                let inputBefore = inputOffset
                 let hint: Int
                 do {
                     hint = try decoder.decode(
@@ -223,9 +224,11 @@ public final class BundleReader {
                     throw BundleError.corruptPayload(
                         member: image.member, offset: consumed + UInt64(inputOffset), detail: "\(error)")
                 }
+                // A call that moved nothing (after a frame ended exactly at a full buffer) says
+                // nothing about the frame: zstd then answers with the next header's size.
+                if inputOffset != inputBefore || outputOffset != output.count { frameComplete = hint == 0 }
                 produced += UInt64(outputOffset - output.count)
                 output.count = outputOffset
-                frameComplete = hint == 0
                 if produced > image.size {
                     pipeline.send(.decompressed(output))
                     throw BundleError.inflatesBeyondDeclared(member: image.member, declared: image.size)

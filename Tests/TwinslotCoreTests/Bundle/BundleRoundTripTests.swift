@@ -36,6 +36,18 @@ import Testing
         #expect(Fixtures.read(out + "/manifest.json") == verified.bytes)
     }
 
+    /// An image that ends exactly at a pipeline buffer's end once made zstd look unfinished.
+    @Test(arguments: [ImagePipeline.bufferSize, 3 * ImagePipeline.bufferSize, 3 * ImagePipeline.bufferSize - 1])
+    func imagesEndingAtABufferBoundary(size: Int) throws {
+        let directory = Fixtures.temporaryDirectory("boundary")
+        Fixtures.write(Fixtures.imageBytes(count: size, seed: UInt64(size)), to: directory + "/rootfs.img")
+        let writer = BundleWriter(
+            compatible: "test-board", version: "1", securityVersion: 1,
+            images: [.init(slotClass: "rootfs", path: directory + "/rootfs.img")])
+        try writer.write(to: directory + "/b.tsb", signing: .identity(try Fixtures.signer()))
+        #expect(verifyError(directory + "/b.tsb") == nil)
+    }
+
     @Test func theBundleIsAPlainTarThatTheTarToolLists() throws {
         let parts = try BundleParts.make()
         let result = try Fixtures.run("/bin/tar", ["-tvf", parts.directory + "/bundle.tsb"])
