@@ -95,7 +95,8 @@ struct CLIError: Error {
     @Test func createInfoVerifyExtract() throws {
         let created = try create("ok.tsb")
         #expect(created.status == 0, "\(created.stderr)")
-        let info = try CLI.twinslot("bundle", "info", directory + "/ok.tsb", "--keyring", pki + "/keyring.pem", "--json")
+        let info = try CLI.twinslot(
+            "bundle", "info", directory + "/ok.tsb", "--keyring", pki + "/keyring.pem", "--json")
         #expect(info.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as! [String: Any]
         #expect(json["signature"] as? String == "verified")
@@ -126,13 +127,15 @@ struct CLIError: Error {
         #expect(bad.stderr.contains("rootfs.img.zst"))
 
         // Untrusted: verified against another keyring.
-        let untrusted = try CLI.twinslot("bundle", "verify", directory + "/ok.tsb", "--keyring", pki + "/other-keyring.pem")
+        let untrusted = try CLI.twinslot(
+            "bundle", "verify", directory + "/ok.tsb", "--keyring", pki + "/other-keyring.pem")
         #expect(untrusted.status == 11)
         #expect(untrusted.stderr.contains("does not chain"))
 
         // Expired signer.
         #expect(try create("expired.tsb", signer: "expired-signer").status == 0)
-        let expired = try CLI.twinslot("bundle", "verify", directory + "/expired.tsb", "--keyring", pki + "/keyring.pem")
+        let expired = try CLI.twinslot(
+            "bundle", "verify", directory + "/expired.tsb", "--keyring", pki + "/keyring.pem")
         #expect(expired.status == 11)
         #expect(expired.stderr.contains("expired"))
 
@@ -153,11 +156,13 @@ struct CLIError: Error {
             "bundle", "create", "--unsigned", "--out", directory + "/u.tsb", "--compatible", "board", "--version", "1",
             "--image", "rootfs=" + directory + "/rootfs.img")
         #expect(created.status == 0, "\(created.stderr)")
-        let unsignedVerify = try CLI.twinslot("bundle", "verify", directory + "/u.tsb", "--keyring", pki + "/keyring.pem")
+        let unsignedVerify = try CLI.twinslot(
+            "bundle", "verify", directory + "/u.tsb", "--keyring", pki + "/keyring.pem")
         #expect(unsignedVerify.status == 11)
         #expect(unsignedVerify.stderr.contains("not signed"))
 
-        let extract = try CLI.run("/bin/sh", ["-c", "tar -xOf '\(directory)/u.tsb' manifest.json > '\(directory)/m.json'"])
+        let extract = try CLI.run(
+            "/bin/sh", ["-c", "tar -xOf '\(directory)/u.tsb' manifest.json > '\(directory)/m.json'"])
         #expect(extract.status == 0)
         let sign = try CLI.run(
             "/usr/bin/openssl",
