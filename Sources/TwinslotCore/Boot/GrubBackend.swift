@@ -133,6 +133,17 @@ public enum GrubBootSelection {
                 return (letter, next)
             }
         }
+        // Nothing untried: a committed group was started but never confirmed (a power cut
+        // during boot, before `twinslot boot` ran). It is still a complete, verified group, so
+        // boot the first committed one again rather than nothing. A trial is never retried.
+        for word in (env["ORDER"] ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            guard let letter = SlotLetter(rawValue: String(word)) else { continue }
+            if env["\(letter.rawValue)_OK"] == "1" && env["\(letter.rawValue)_TRIAL"] != "1" {
+                var next = env
+                next["\(letter.rawValue)_TRY"] = "1"
+                return (letter, next)
+            }
+        }
         return (nil, env)
     }
 }

@@ -94,10 +94,17 @@ import Testing
         let (booted, next) = GrubBootSelection.select(env)
         #expect(booted == .a)
         #expect(next["A_TRY"] == "1")
-        let (none, unchanged) = GrubBootSelection.select(next)
+        // Every group started and none confirmed: the first committed one boots again...
+        #expect(GrubBootSelection.select(next).booted == .b)
+        // ...but a trial is never retried, and a group that is not OK never boots.
+        var trialOnly = next
+        trialOnly["B_TRIAL"] = "1"
+        trialOnly["A_OK"] = "0"
+        let (none, unchanged) = GrubBootSelection.select(trialOnly)
         #expect(none == nil)
-        #expect(unchanged == next)
-        env["A_TRY"] = nil  // a missing TRY is not "0": not bootable
-        #expect(GrubBootSelection.select(env).booted == nil)
+        #expect(unchanged == trialOnly)
+        env["A_TRY"] = nil  // a missing TRY is not "0": not chosen while B is committed
+        env["B_TRIAL"] = "1"
+        #expect(GrubBootSelection.select(env).booted == .a)
     }
 }
