@@ -317,7 +317,8 @@ extension SystemConfig {
         return try ConfigDecoder(sourcePath: sourcePath).decode(root)
     }
 
-    /// Checks a configuration built in code against every rule `parse` applies.
+    /// Checks a configuration built in code against every rule `parse` applies (by parsing its
+    /// `renderTOML()`, so line numbers in an error refer to the rendered text).
     public func validate() throws {
         _ = try SystemConfig.parse(text: renderTOML(), sourcePath: sourcePath)
     }
