@@ -26,15 +26,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "TwinslotSim", dependencies: ["TwinslotCore"]),
         .executableTarget(
             name: "twinslot",
             dependencies: [
-                "TwinslotCore",
+                "TwinslotCore", "TwinslotSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore"]),
         .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore"]),
+        .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore"]),
     ]
 )

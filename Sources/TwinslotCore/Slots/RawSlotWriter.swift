@@ -35,6 +35,26 @@ public final class RawSlotWriter: ImageSink {
         }
     }
 
+    /// Checks, without writing, that a slot can take an image of `size` bytes: a block device
+    /// large enough, or a file (or its directory) that exists.
+    public static func preflight(storage: any Storage, path: FilePath, size: UInt64) throws {
+        switch storage.fileKind(path) {
+        case .blockDevice:
+            let file = try storage.openForReading(path)
+            defer { try? file.close() }
+            let capacity = try file.size()
+            guard capacity >= size else {
+                throw SlotError.tooSmall(slot: path.string, capacity: capacity, needed: size)
+            }
+        case .regular, nil:
+            guard storage.fileKind(path.removingLastComponent()) == .directory else {
+                throw SlotError.missing(slot: path.string)
+            }
+        default:
+            throw SlotError.notARawSlot(slot: path.string)
+        }
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         try file.write(bytes, at: offset)
         written = max(written, offset + UInt64(bytes.count))

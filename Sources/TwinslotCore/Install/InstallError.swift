@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Why an install, a boot-time step or a mark was refused or failed.
+public enum InstallError: ClassifiedError, Equatable {
+    case busy(lock: String)
+    case lockUnavailable(path: String, errno: Int32)
+    case downgrade(bundle: UInt64, installed: UInt64)
+    case partialBundle(missing: [String])
+    case unknownBootedGroup(detail: String)
+    case noBootableGroup
+    case nothingToMark(String)
+    case runningGroupNotCommitted(booted: SlotLetter, primary: SlotLetter)
+
+    public var failureClass: FailureClass {
+        switch self {
+        case .busy: .busy
+        case .lockUnavailable: .io
+        case .downgrade: .downgrade
+        case .partialBundle: .incompatible
+        case .unknownBootedGroup, .noBootableGroup, .nothingToMark, .runningGroupNotCommitted: .state
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .busy(let lock): "another twinslot operation is running (it holds \(lock)); try again when it ends"
+        case .lockUnavailable(let path, let code): "cannot open the lock \(path): \(String(cString: strerror(code)))"
+        case .downgrade(let bundle, let installed):
+            "bundle has security version \(bundle), below the installed \(installed): refusing the downgrade"
+        case .partialBundle(let missing):
+            "bundle has no image for slot class(es) " + missing.joined(separator: ", ")
+                + "; a slot group must be complete, so every class of this device needs an image"
+        case .unknownBootedGroup(let detail): "cannot tell which slot group booted: \(detail)"
+        case .noBootableGroup: "the bootloader has no bootable slot group"
+        case .nothingToMark(let detail): detail
+        case .runningGroupNotCommitted(let booted, let primary):
+            "the running group \(booted.rawValue) is not committed (the primary is \(primary.rawValue)); "
+                + "installing now would overwrite the fallback. Run 'twinslot boot' or 'twinslot mark-good' first"
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import SystemPackage
+
+/// What an install did, for the CLI to render and reports to keep.
+public struct InstallOutcome: Sendable {
+    public enum Kind: String, Sendable, Codable {
+        /// The images are staged and the target group is the one-shot trial for the next boot.
+        case staged
+        /// The bundle is what the active group already runs: nothing was written.
+        case alreadyInstalled = "already-installed"
+        /// `--dry-run`: nothing was written.
+        case planned
+    }
+
+    public struct Step: Sendable, Codable {
+        public var slotClass: String
+        public var slot: String
+        public var type: String
+        public var size: UInt64
+        public var sha256: String
+        public var seconds: Double?
+    }
+
+    public var kind: Kind
+    public var bundleHash: String
+    public var version: String
+    public var securityVersion: UInt64
+    public var target: SlotLetter
+    public var steps: [Step]
+    public var signer: String?
+    /// From the last image's read-back to the trial boot being durable.
+    public var flipSeconds: Double?
+}
+
+/// Installs a bundle into the inactive slot group, following the order of durable writes that
+/// docs/crash-safety.md argues is safe at every prefix:
+///
+/// 1. verify manifest and signature, compatibility, anti-rollback (nothing written yet);
+/// 2. journal BEGIN; bootloader: target group not bootable; journal TARGET-DISABLED;
+/// 3. per image: decode, hash, write, fsync, read back, compare; journal STAGED;
+/// 4. bootloader: target group is the one-shot trial; journal FLIPPED.
+public struct Installer {
+    public let device: Device
+    public var keyring: Keyring
+
+    public init(device: Device, keyring: Keyring) {
+        self.device = device
+        self.keyring = keyring
+    }
+
+    public func install(from source: any ByteSource, dryRun: Bool = false) throws -> InstallOutcome {
+        let lock = try InstallLock(dataDirectory: device.config.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
+        let journal = Journal(storage: device.storage, directory: device.dataDirectory)
+        _ = try journal.recover()
+        let booted = try device.bootedGroup()
+        let target = booted.other
+        // Writing the other group is safe only while the running group is committed: during a
+        // trial, the other group is the fallback.
+        if let primary = journal.state.primary, primary != booted {
+            throw InstallError.runningGroupNotCommitted(booted: booted, primary: primary)
+        }
+
+        let reader = try BundleReader(source: source)
+        let verified = try reader.readManifest(keyring: keyring)
+        let manifest = verified.manifest
+        try device.profile.check(manifest)
+        let missing = device.config.slotClasses.map(\.name).filter { name in
+            !manifest.images.contains { $0.slotClass == name }
+        }
+        guard missing.isEmpty else { throw InstallError.partialBundle(missing: missing) }
+        let installed = journal.state.installedSecurityVersion
+        if device.config.security.antiRollback {
+            let refused =
+                manifest.securityVersion < installed
+                || (!device.config.security.allowSameVersion && manifest.securityVersion == installed && installed > 0)
+            if refused { throw InstallError.downgrade(bundle: manifest.securityVersion, installed: installed) }
+        }
+
+        func outcome(_ kind: InstallOutcome.Kind, _ steps: [InstallOutcome.Step], flip: Double? = nil) -> InstallOutcome
+        {
+            InstallOutcome(
+                kind: kind, bundleHash: verified.bundleHash, version: manifest.version,
+                securityVersion: manifest.securityVersion, target: target, steps: steps,
+                signer: verified.signer?.subject, flipSeconds: flip)
+        }
+        let plan = manifest.images.map { image -> InstallOutcome.Step in
+            let slot = device.config.slotClass(named: image.slotClass)!
+            return .init(
+                slotClass: image.slotClass, slot: slot.path(for: target), type: slot.type.rawValue, size: image.size,
+                sha256: image.sha256)
+        }
+        if journal.state.group(booted).bundleHash == verified.bundleHash && journal.state.primary == booted {
+            return outcome(.alreadyInstalled, [])
+        }
+        for step in plan {
+            let path = FilePath(step.slot)
+            if step.type == SlotType.raw.rawValue {
+                try RawSlotWriter.preflight(storage: device.storage, path: path, size: step.size)
+            } else if device.storage.fileKind(path.removingLastComponent()) != .directory {
+                throw SlotError.missing(slot: step.slot)
+            }
+        }
+        if dryRun { return outcome(.planned, plan) }
+
+        try journal.append(
+            .begin(
+                BeginRecord(
+                    operationID: UUID().uuidString, bundleHash: verified.bundleHash, version: manifest.version,
+                    compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
+                    target: target, slotClasses: manifest.images.map(\.slotClass))))
+        do {
+            try device.boot.disable(target)
+            try journal.append(.targetDisabled(target))
+            var steps: [InstallOutcome.Step] = []
+            var lastReadBack = Date()
+            while let image = try reader.nextImage() {
+                let start = Date()
+                let slot = device.config.slotClass(named: image.slotClass)!
+                let path = FilePath(slot.path(for: target))
+                switch slot.type {
+                case .raw:
+                    let writer = try RawSlotWriter(storage: device.storage, path: path, size: image.size)
+                    defer { try? writer.close() }
+                    try reader.streamImage(image, into: writer)
+                    try writer.finish(size: image.size)
+                    let readBack = try writer.readBack(size: image.size)
+                    guard readBack == image.sha256 else {
+                        throw SlotError.readBackMismatch(slot: path.string, expected: image.sha256, actual: readBack)
+                    }
+                case .directory:
+                    let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
+                    try reader.streamImage(image, into: writer)
+                    try writer.finish(size: image.size)
+                    try writer.verifyReadBack()
+                }
+                lastReadBack = Date()
+                try journal.append(
+                    .staged(slotClass: image.slotClass, group: target, sha256: image.sha256, size: image.size))
+                var step = plan.first { $0.slotClass == image.slotClass }!
+                step.seconds = Date().timeIntervalSince(start)
+                steps.append(step)
+            }
+            try device.boot.setTrial(target)
+            try journal.append(.flipped(target))
+            return outcome(.staged, steps, flip: Date().timeIntervalSince(lastReadBack))
+        } catch {
+            let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
+            try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
+            throw error
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+
+/// The device's state, derived by replaying the journal: what each slot holds, which group is
+/// the primary, the operation in progress and the last one finished. Never stored on its own
+/// except as the compaction snapshot, so it can never disagree with the journal.
+public struct DeviceState: Codable, Sendable, Equatable {
+    public enum SlotStatus: String, Codable, Sendable {
+        /// Nothing twinslot knows of (a factory image, or never written).
+        case unknown
+        /// Being written: not bootable, content partial.
+        case staging
+        /// Written, read back and verified; not yet offered to the bootloader.
+        case staged
+        /// Offered as the one-shot trial boot.
+        case trial
+        /// Committed.
+        case good
+        /// Failed, rolled back from, or abandoned: not bootable.
+        case bad
+    }
+
+    public struct SlotRecord: Codable, Sendable, Equatable {
+        public var status: SlotStatus
+        public var sha256: String?
+        public var size: UInt64?
+    }
+
+    /// One slot group's content: the bundle it holds (or is receiving) and each slot.
+    public struct GroupState: Codable, Sendable, Equatable {
+        public var bundleHash: String?
+        public var version: String?
+        public var securityVersion: UInt64?
+        public var slots: [String: SlotRecord] = [:]
+
+        public init() {}
+    }
+
+    public enum Phase: String, Codable, Sendable, Comparable {
+        case begun
+        case targetDisabled = "target-disabled"
+        case staging
+        case flipped
+        case bootedTrial = "booted-trial"
+
+        private var rank: Int {
+            switch self {
+            case .begun: 0
+            case .targetDisabled: 1
+            case .staging: 2
+            case .flipped: 3
+            case .bootedTrial: 4
+            }
+        }
+
+        public static func < (lhs: Phase, rhs: Phase) -> Bool { lhs.rank < rhs.rank }
+    }
+
+    /// An install that has begun and not reached COMMITTED, ROLLED-BACK or FAILED.
+    public struct Operation: Codable, Sendable, Equatable {
+        public var id: String
+        public var bundleHash: String
+        public var version: String
+        public var securityVersion: UInt64
+        public var source: String
+        public var target: SlotLetter
+        public var slotClasses: [String]
+        public var staged: [String]
+        public var phase: Phase
+        public var started: Date
+
+        /// Every slot class of the bundle is staged.
+        public var isFullyStaged: Bool { Set(staged) == Set(slotClasses) }
+    }
+
+    public struct FinishedOperation: Codable, Sendable, Equatable {
+        public enum Outcome: String, Codable, Sendable {
+            case committed
+            case rolledBack = "rolled-back"
+            case failed
+        }
+        public var id: String?
+        public var version: String?
+        public var target: SlotLetter?
+        public var outcome: Outcome
+        public var reason: String?
+        public var started: Date?
+        public var finished: Date
+    }
+
+    public struct Counters: Codable, Sendable, Equatable {
+        public var installs: UInt64 = 0
+        public var commits: UInt64 = 0
+        public var rollbacks: UInt64 = 0
+        public var failures: UInt64 = 0
+    }
+
+    public var groupA = GroupState()
+    public var groupB = GroupState()
+    /// The committed group; nil on a device twinslot has not updated yet.
+    public var primary: SlotLetter?
+    /// The highest security version ever committed: the anti-rollback floor. Never decreases.
+    public var installedSecurityVersion: UInt64 = 0
+    public var operation: Operation?
+    public var last: FinishedOperation?
+    public var counters = Counters()
+    public var lastSequence: UInt64 = 0
+
+    public init() {}
+
+    public func group(_ letter: SlotLetter) -> GroupState { letter == .a ? groupA : groupB }
+
+    private mutating func updateGroup(_ letter: SlotLetter, _ change: (inout GroupState) -> Void) {
+        if letter == .a { change(&groupA) } else { change(&groupB) }
+    }
+
+    private mutating func setStatus(_ letter: SlotLetter, _ status: SlotStatus) {
+        updateGroup(letter) { group in
+            for key in group.slots.keys { group.slots[key]?.status = status }
+        }
+    }
+
+    private mutating func finish(_ outcome: FinishedOperation.Outcome, reason: String?, at time: Date) {
+        last = FinishedOperation(
+            id: operation?.id, version: operation?.version, target: operation?.target, outcome: outcome, reason: reason,
+            started: operation?.started, finished: time)
+        operation = nil
+    }
+
+    /// Applies one journal entry. Pure: the same entries always give the same state.
+    public mutating func apply(_ entry: JournalEntry) {
+        lastSequence = entry.sequence
+        switch entry.record {
+        case .begin(let begin):
+            counters.installs += 1
+            operation = Operation(
+                id: begin.operationID, bundleHash: begin.bundleHash, version: begin.version,
+                securityVersion: begin.securityVersion, source: begin.source, target: begin.target,
+                slotClasses: begin.slotClasses, staged: [], phase: .begun, started: entry.time)
+            updateGroup(begin.target) { group in
+                group.bundleHash = begin.bundleHash
+                group.version = begin.version
+                group.securityVersion = begin.securityVersion
+                group.slots = Dictionary(
+                    uniqueKeysWithValues: begin.slotClasses.map { ($0, SlotRecord(status: .staging)) })
+            }
+            if primary == begin.target { primary = nil }
+        case .targetDisabled:
+            operation?.phase = .targetDisabled
+        case .staged(let slotClass, let group, let sha256, let size):
+            operation?.phase = .staging
+            operation?.staged.append(slotClass)
+            updateGroup(group) { $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size) }
+        case .flipped(let group):
+            operation?.phase = .flipped
+            setStatus(group, .trial)
+        case .bootedTrial:
+            operation?.phase = .bootedTrial
+        case .committed(let group):
+            counters.commits += 1
+            setStatus(group, .good)
+            primary = group
+            installedSecurityVersion = max(installedSecurityVersion, self.group(group).securityVersion ?? 0)
+            if operation?.target == group { finish(.committed, reason: nil, at: entry.time) }
+        case .rolledBack(let from, let to, let reason):
+            counters.rollbacks += 1
+            setStatus(from, .bad)
+            primary = to
+            finish(.rolledBack, reason: reason, at: entry.time)
+        case .failed(let reason, _):
+            counters.failures += 1
+            if let target = operation?.target { setStatus(target, .bad) }
+            finish(.failed, reason: reason, at: entry.time)
+        }
+    }
+
+    public static func replay(snapshot: DeviceState?, entries: [JournalEntry]) -> DeviceState {
+        var state = snapshot ?? DeviceState()
+        for entry in entries where entry.sequence > state.lastSequence { state.apply(entry) }
+        return state
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import SystemPackage
+import TwinslotCore
+
+/// A simulated A/B device in a directory: file-backed raw slots (rootfs, firmware), a directory
+/// slot class (apps) made current by a symlink, the GRUB scheme in a grubenv file, and a file
+/// that records which group "booted". Everything twinslot does to it is what it would do to a
+/// real device; only the power-on is simulated, by `reboot`, which runs the grub.cfg selection
+/// (GrubBootSelection) exactly as docs/bootloaders.md's snippet does.
+///
+/// Layout of DIR:
+/// ```
+/// system.toml   keyring.pem   grubenv   booted
+/// slots/rootfs-a.img  slots/rootfs-b.img  slots/firmware-a.img  slots/firmware-b.img
+/// apps/a/  apps/b/  apps/current -> apps/a
+/// data/         journal, lock, reports
+/// ```
+public struct SimulatedDevice {
+    public static let compatible = "twinslot-sim"
+
+    public let directory: String
+    public var configPath: String { directory + "/system.toml" }
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func loadDevice(storage: any Storage = PosixStorage()) throws -> Device {
+        try Device(config: try SystemConfig.load(path: configPath), storage: storage)
+    }
+
+    /// The configuration a simulated device runs with.
+    public func config(compatible: String = SimulatedDevice.compatible) -> SystemConfig {
+        SystemConfig(
+            compatible: compatible, dataDirectory: directory + "/data", keyring: directory + "/keyring.pem",
+            bootloader: BootloaderConfig(
+                backend: .sim(grubenv: directory + "/grubenv"), bootedSlot: .file(path: directory + "/booted"),
+                rebootCommand: ["/bin/true"]),
+            slotClasses: [
+                SlotClassConfig(
+                    name: "rootfs", type: .raw, a: directory + "/slots/rootfs-a.img",
+                    b: directory + "/slots/rootfs-b.img"),
+                SlotClassConfig(
+                    name: "firmware", type: .raw, a: directory + "/slots/firmware-a.img",
+                    b: directory + "/slots/firmware-b.img"),
+                SlotClassConfig(
+                    name: "apps", type: .directory, a: directory + "/apps/a", b: directory + "/apps/b",
+                    current: directory + "/apps/current"),
+            ])
+    }
+
+    /// Makes the device: factory content in group A, group B empty, A booted and adopted.
+    @discardableResult
+    public func create(keyring: String, compatible: String = SimulatedDevice.compatible) throws -> BootOutcome {
+        let storage = PosixStorage()
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: configPath) {
+            throw SimulationError("\(directory) already holds a simulated device (system.toml exists)")
+        }
+        for sub in ["slots", "apps/a", "apps/b", "data"] {
+            try storage.makeDirectory(FilePath(directory + "/" + sub))
+        }
+        guard let keyringBytes = fileManager.contents(atPath: keyring) else {
+            throw SimulationError("cannot read the keyring \(keyring)")
+        }
+        try storage.replaceFile(FilePath(directory + "/keyring.pem"), with: Array(keyringBytes))
+        let factory = Array("twinslot simulated factory image\n".utf8)
+        for name in ["rootfs", "firmware"] {
+            try storage.replaceFile(
+                FilePath(directory + "/slots/\(name)-a.img"), with: Array(repeating: factory, count: 64).flatMap { $0 })
+            try storage.replaceFile(FilePath(directory + "/slots/\(name)-b.img"), with: [])
+        }
+        try storage.replaceFile(FilePath(directory + "/apps/a/VERSION"), with: Array("factory\n".utf8))
+        try storage.makeSymlink(at: FilePath(directory + "/apps/current"), pointingTo: directory + "/apps/a")
+        try SimBackend.provision(path: FilePath(directory + "/grubenv"), primary: .a, storage: storage)
+        try storage.replaceFile(FilePath(directory + "/booted"), with: Array("A\n".utf8))
+        try storage.replaceFile(FilePath(configPath), with: Array(config(compatible: compatible).renderTOML().utf8))
+        return try BootService(device: try loadDevice()).run()
+    }
+
+    /// Power-on: the bootloader chooses a group (consuming its try); with `failBoot` the chosen
+    /// group does not come up (a kernel panic, a hang) and the machine resets once more before
+    /// anything runs. Then the boot service runs in the group that came up.
+    public func reboot(
+        failBoot: Bool = false, health: any HealthChecking = PassingHealthCheck(), storage: any Storage = PosixStorage()
+    )
+        throws -> BootOutcome
+    {
+        let device = try loadDevice(storage: storage)
+        let sim = SimBackend(path: FilePath(directory + "/grubenv"), storage: storage)
+        guard var booted = try sim.simulateBoot() else { throw InstallError.noBootableGroup }
+        if failBoot {
+            guard let next = try sim.simulateBoot() else { throw InstallError.noBootableGroup }
+            booted = next
+        }
+        try storage.replaceFile(FilePath(directory + "/booted"), with: Array("\(booted.rawValue)\n".utf8))
+        return try BootService(device: device, health: health).run()
+    }
+}
+
+public struct SimulationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
