@@ -53,11 +53,12 @@ public struct Marker {
         if group == booted {
             // The fallback must be committed in the journal or, on a device twinslot adopted
             // with factory content, still good in the bootloader (never disabled since).
+            let fallbackBootable = try device.boot.read().slots[fallback] == .good
             let fallbackUsable =
                 state.operation?.target == booted || state.primary == fallback
                 || (!state.group(fallback).slots.isEmpty
                     && state.group(fallback).slots.values.allSatisfy { $0.status == .good })
-                || (state.group(fallback).slots.isEmpty && (try device.boot.read().slots[fallback]) == .good)
+                || (state.group(fallback).slots.isEmpty && fallbackBootable)
             guard fallbackUsable else {
                 throw InstallError.nothingToMark(
                     "group \(fallback.rawValue) holds no committed bundle to fall back to; refusing to make the "
