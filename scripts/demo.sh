@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: set up, build, and tell the bundle story.
+# The main job, from a fresh clone: set up, build, and tell the update story on a simulated device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
@@ -58,3 +58,40 @@ echo "exit code $code (11 = untrusted signature)"
 step "twinslot bundle extract writes only verified images"
 $bin bundle extract "$work/update.tsb" --keyring "$work/pki/keyring.pem" --dir "$work/out"
 cmp "$work/rootfs.img" "$work/out/rootfs.img" && echo "rootfs.img matches the input byte for byte"
+
+step "A simulated device: rootfs and firmware raw slots, an apps directory slot, GRUB's scheme"
+$bin sim init "$work/device" --keyring "$work/pki/keyring.pem" --compatible demo-gateway
+export TWINSLOT_CONFIG="$work/device/system.toml"
+$bin status
+
+step "Install 2.0: streamed into group B, read back, then B is the one-shot trial"
+head -c 4M /dev/urandom > "$work/firmware.img"
+$bin bundle create --out "$work/v2.tsb" --compatible demo-gateway --version 2.0.0 --security-version 2 \
+  --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+$bin install "$work/v2.tsb"
+
+step "Reboot: the bootloader tries B once; twinslot boot checks it and commits"
+$bin sim reboot "$work/device"
+$bin status
+echo "apps/current -> $(readlink "$work/device/apps/current")"
+
+step "Install 3.0, whose kernel never comes up: the bootloader falls back to B by itself"
+printf '#!/bin/sh\necho hello from app v3\n' > "$work/apps/bin/hello"
+$bin bundle create --out "$work/v3.tsb" --compatible demo-gateway --version 3.0.0 --security-version 3 \
+  --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+$bin install "$work/v3.tsb"
+$bin sim reboot "$work/device" --fail-boot
+$bin status
+
+step "A downgrade is refused: security version 1 is below the installed 2"
+$bin bundle create --out "$work/v1.tsb" --compatible demo-gateway --version 1.0.0 --security-version 1 \
+  --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+set +e
+$bin install "$work/v1.tsb"
+code=$?
+set -e
+echo "exit code $code (13 = downgrade refused)"
+
