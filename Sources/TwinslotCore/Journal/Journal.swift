@@ -136,7 +136,9 @@ public final class Journal {
     /// Appends a record and makes it durable before returning.
     public func append(_ record: JournalRecord) throws {
         if !recovered { try recover() }
-        let entry = JournalEntry(sequence: state.lastSequence + 1, time: Date(), record: record)
+        // Whole milliseconds, so the time reads back exactly as it was applied.
+        let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded() / 1000)
+        let entry = JournalEntry(sequence: state.lastSequence + 1, time: now, record: record)
         let creating = storage.fileKind(path) == nil
         let file = try storage.open(path, create: true)
         defer { try? file.close() }
@@ -191,7 +193,7 @@ extension JSONEncoder {
     static var journal: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.dateEncodingStrategy = .millisecondsSince1970
         return encoder
     }
 }
@@ -199,7 +201,7 @@ extension JSONEncoder {
 extension JSONDecoder {
     static var journal: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
+        decoder.dateDecodingStrategy = .millisecondsSince1970
         return decoder
     }
 }
