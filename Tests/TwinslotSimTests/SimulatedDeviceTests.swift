@@ -1,3 +1,125 @@
+import Foundation
+import Synchronization
 import Testing
 
+@testable import TwinslotCore
 @testable import TwinslotSim
+
+enum SimFixtures {
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                return url.path
+            }
+        }
+        fatalError("Package.swift not found")
+    }()
+
+    private static let pkiDirectory = Mutex<String?>(nil)
+
+    static func pki() throws -> String {
+        try pkiDirectory.withLock { cached in
+            if let cached { return cached }
+            let directory = NSTemporaryDirectory() + "twinslot-sim-pki-\(getpid())"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [repositoryRoot + "/scripts/make-test-pki.sh", directory]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw SimulationError("make-test-pki.sh failed") }
+            cached = directory
+            return directory
+        }
+    }
+
+    static func harness(_ label: String) throws -> CrashHarness {
+        let pki = try pki()
+        let directory = NSTemporaryDirectory() + "twinslot-crash-\(label)-\(UUID().uuidString.prefix(8))"
+        return try CrashHarness(
+            directory: directory,
+            identity: try SigningIdentity(
+                certificatePEM: pki + "/signer.pem", privateKeyPEM: pki + "/signer.key",
+                chainPEM: pki + "/signer-chain.pem"),
+            keyringPath: pki + "/keyring.pem")
+    }
+}
+
+@Suite struct FaultyStorageTests {
+    func storage() throws -> (FaultyStorage, String) {
+        let directory = NSTemporaryDirectory() + "twinslot-faulty-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: directory + "/old", contents: Data("old content".utf8))
+        return (try FaultyStorage.load(from: directory), directory)
+    }
+
+    @Test func unsyncedWritesAreLostAndSyncedOnesKept() throws {
+        let (storage, directory) = try storage()
+        let file = try storage.open(.init(directory + "/old"), create: false)
+        try file.write(Array("NEW".utf8), at: 0)
+        #expect(storage.contents(directory + "/old") == Array("NEW content".utf8))
+        #expect(storage.crash(.nothingPersisted).contents(directory + "/old") == Array("old content".utf8))
+        #expect(storage.crash(.everythingPersisted).contents(directory + "/old") == Array("NEW content".utf8))
+        try file.sync()
+        #expect(storage.crash(.nothingPersisted).contents(directory + "/old") == Array("NEW content".utf8))
+    }
+
+    @Test func aRenameIsDurableOnlyAfterTheDirectorySync() throws {
+        let (storage, directory) = try storage()
+        try storage.replaceFile(.init(directory + "/new"), with: [1, 2, 3])  // write, sync, rename, dir sync
+        let created = try storage.open(.init(directory + "/other"), create: true)
+        try created.write([9], at: 0)
+        try created.sync()
+        try storage.rename(.init(directory + "/other"), to: .init(directory + "/renamed"))
+        let lost = storage.crash(.nothingPersisted)
+        #expect(lost.contents(directory + "/new") == [1, 2, 3])
+        #expect(lost.contents(directory + "/renamed") == nil)
+        #expect(lost.contents(directory + "/other") == nil, "its creation was not durable either")
+        #expect(storage.crash(.everythingPersisted).contents(directory + "/renamed") == [9])
+    }
+
+    @Test func aTornWriteKeepsWholeSectors() throws {
+        let (storage, directory) = try storage()
+        let file = try storage.open(.init(directory + "/old"), create: false)
+        try file.write([UInt8](repeating: 0xAA, count: 2048), at: 0)
+        let torn = storage.crash(.tornLastWrite).contents(directory + "/old")!
+        let kept = torn.prefix { $0 == 0xAA }.count
+        #expect(kept % 512 == 0 && kept >= 512 && kept < 2048)
+    }
+
+    @Test func thePowerCutStopsEverything() throws {
+        let (storage, directory) = try storage()
+        storage.cutPower(after: 1)
+        let file = try storage.open(.init(directory + "/old"), create: false)
+        try file.write([1], at: 0)
+        #expect(throws: PowerCut.self) { try file.sync() }
+        #expect(throws: PowerCut.self) { try storage.readFile(.init(directory + "/old")) }
+    }
+}
+
+@Suite(.serialized) struct CrashHarnessTests {
+    /// Every crash point of the story under the deterministic outcomes and two random subsets.
+    @Test func everyCrashPointKeepsTheInvariants() throws {
+        let harness = try SimFixtures.harness("all")
+        let report = try harness.run(outcomes: [
+            .nothingPersisted, .everythingPersisted, .tornLastWrite, .randomSubset(seed: 1), .randomSubset(seed: 2),
+        ])
+        #expect(report.crashPoints > 50)
+        for violation in report.violations.prefix(10) { Issue.record("\(violation)") }
+        #expect(report.violations.isEmpty)
+        print(
+            "crash points: \(report.crashPoints), outcomes: \(report.outcomes), runs: \(report.runs), "
+                + "violations: \(report.violations.count)")
+    }
+
+    /// The harness catches a broken order: images not fsynced before the flip.
+    @Test func theHarnessCatchesAMissingImageSync() throws {
+        let harness = try SimFixtures.harness("broken")
+        CrashTestKnobs.skipImageSync = true
+        defer { CrashTestKnobs.skipImageSync = false }
+        let report = try harness.run(outcomes: [.nothingPersisted])
+        #expect(!report.violations.isEmpty)
+        #expect(report.violations.contains { $0.invariant == "1" })
+    }
+}

@@ -166,14 +166,16 @@ public final class BundleReader {
     public func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?) throws -> ImageDigest {
         let pipeline = ImagePipeline(sink: sink)
         pipeline.start()
-        let digest: ImageDigest
-        do {
-            try produce(image, pipeline)
-            digest = try pipeline.finish()
-        } catch {
-            _ = try? pipeline.finish()
-            throw error
+        var producerError: (any Error)?
+        do { try produce(image, pipeline) } catch { producerError = error }
+        // The consumer thread ends exactly once, on the end message, whatever happened.
+        let finished = Result { try pipeline.finish() }
+        if let producerError {
+            // A sink failure stops the producer too; the sink's error is the one that explains it.
+            if case .failure(let sinkError) = finished { throw sinkError }
+            throw producerError
         }
+        let digest = try finished.get()
         guard digest.compressedSha256 == image.compressedSha256 else {
             throw BundleError.hashMismatch(
                 member: image.member, what: "compressed member", expected: image.compressedSha256,

@@ -1,0 +1,291 @@
+import Foundation
+import SystemPackage
+import TwinslotCore
+
+/// Cuts the power at every durable operation of a whole update story and checks, after each
+/// cut and a reboot, design.md's four invariants (docs/crash-safety.md, "The crash harness").
+///
+/// The story, on a simulated device whose group B holds a committed v1 and group A its factory
+/// image: install v2 (into A), reboot (trial, health passes, commit), install v3 (into B), reboot
+/// (trial, a required health check fails, roll back), reboot (back on v2).
+public final class CrashHarness {
+    public struct Violation: Sendable, CustomStringConvertible {
+        public var crashPoint: Int
+        public var operation: String
+        public var outcome: PersistenceOutcome
+        public var invariant: String
+        public var detail: String
+
+        public var description: String {
+            "crash point \(crashPoint) (\(operation)), outcome \(outcome): invariant \(invariant) violated: \(detail)"
+        }
+    }
+
+    public struct Report: Sendable {
+        public var crashPoints: Int
+        public var outcomes: Int
+        public var runs: Int
+        public var violations: [Violation]
+    }
+
+    /// The images of one bundle, as the device must hold them.
+    struct Content: Equatable {
+        var version: String
+        var rootfs: String
+        var firmware: String
+        var apps: [String: String]
+    }
+
+    let directory: String
+    let simulator: SimulatedDevice
+    let identity: SigningIdentity
+    let keyring: Keyring
+    var bundles: [String: String] = [:]
+    var contents: [Content] = []
+    var base: FaultyStorage!
+    public private(set) var operationLog: [String] = []
+
+    /// Prepares the device and the bundles in `directory` (created), all signed by `identity`,
+    /// trusted through the PEM `keyringPath`.
+    public init(directory: String, identity: SigningIdentity, keyringPath: String) throws {
+        self.directory = directory
+        self.identity = identity
+        keyring = try Keyring(contentsOf: keyringPath)
+        simulator = SimulatedDevice(directory: directory + "/device")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try simulator.create(keyring: keyringPath)
+        for (index, version) in ["1.0", "2.0", "3.0", "4.0"].enumerated() {
+            bundles[version] = try makeBundle(version: version, securityVersion: UInt64(index + 1))
+        }
+        // Group B gets v1, committed, on the real device; then everything moves in memory.
+        let device = try simulator.loadDevice()
+        _ = try Installer(device: device, keyring: keyring).install(from: try FileByteSource(path: bundles["1.0"]!))
+        _ = try simulator.reboot()
+        base = try FaultyStorage.load(from: simulator.directory, keepsLog: true)
+        contents.append(try content(of: .a, in: base, version: "factory"))
+    }
+
+    private func makeBundle(version: String, securityVersion: UInt64) throws -> String {
+        let source = directory + "/content-\(version)"
+        try FileManager.default.createDirectory(atPath: source + "/apps/lib", withIntermediateDirectories: true)
+        var rootfs = [UInt8](repeating: 0, count: 96 * 1024 + 123)
+        for i in rootfs.indices {
+            rootfs[i] = UInt8(truncatingIfNeeded: i &* 7 &+ Int(securityVersion) &* 131 &+ i / 1000)
+        }
+        FileManager.default.createFile(atPath: source + "/rootfs.img", contents: Data(rootfs))
+        FileManager.default.createFile(
+            atPath: source + "/firmware.img", contents: Data(repeating: UInt8(securityVersion), count: 5000))
+        FileManager.default.createFile(atPath: source + "/apps/VERSION", contents: Data("\(version)\n".utf8))
+        FileManager.default.createFile(
+            atPath: source + "/apps/lib/app.bin", contents: Data(repeating: UInt8(40 + securityVersion), count: 3000))
+        let writer = BundleWriter(
+            compatible: SimulatedDevice.compatible, version: version, securityVersion: securityVersion,
+            images: [
+                .init(slotClass: "rootfs", path: source + "/rootfs.img"),
+                .init(slotClass: "firmware", path: source + "/firmware.img"),
+                .init(slotClass: "apps", path: source + "/apps"),
+            ])
+        let path = directory + "/v\(version).tsb"
+        try writer.write(to: path, signing: .identity(identity))
+        let hash = { (bytes: [UInt8]) in SHA256Hasher.hex(of: bytes) }
+        contents.append(
+            Content(
+                version: version, rootfs: hash(rootfs),
+                firmware: hash(Array(repeating: UInt8(securityVersion), count: 5000)),
+                apps: [
+                    "VERSION": hash(Array("\(version)\n".utf8)),
+                    "lib/app.bin": hash(Array(repeating: UInt8(40 + securityVersion), count: 3000)),
+                ]))
+        return path
+    }
+
+    /// What group `letter`'s slots hold in `storage`.
+    func content(of letter: SlotLetter, in storage: FaultyStorage, version: String = "?") throws -> Content {
+        let config = simulator.config()
+        func slot(_ name: String) -> String { config.slotClass(named: name)!.path(for: letter) }
+        var apps: [String: String] = [:]
+        func walk(_ path: String, _ relative: String) {
+            for name in storage.entries(path) {
+                let child = path + "/" + name
+                let key = relative.isEmpty ? name : relative + "/" + name
+                switch storage.fileKind(FilePath(child)) {
+                case .directory: walk(child, key)
+                case .regular: apps[key] = SHA256Hasher.hex(of: storage.contents(child) ?? [])
+                default: apps[key] = "special"
+                }
+            }
+        }
+        walk(slot("apps"), "")
+        return Content(
+            version: version, rootfs: SHA256Hasher.hex(of: storage.contents(slot("rootfs")) ?? []),
+            firmware: SHA256Hasher.hex(of: storage.contents(slot("firmware")) ?? []), apps: apps)
+    }
+
+    /// v3's required health check fails; every other group is healthy.
+    struct StoryHealth: HealthChecking {
+        func check(device: Device, group: SlotLetter) -> String? {
+            guard let (state, _) = try? Journal.readState(storage: device.storage, directory: device.dataDirectory)
+            else { return "journal unreadable" }
+            return state.group(group).version == "3.0" ? "required check 'app-responds' failed" : nil
+        }
+    }
+
+    func device(_ storage: FaultyStorage) throws -> Device {
+        try Device(config: simulator.config(), storage: storage)
+    }
+
+    func install(_ version: String, _ storage: FaultyStorage) throws -> InstallOutcome {
+        try Installer(device: try device(storage), keyring: keyring).install(
+            from: try FileByteSource(path: bundles[version]!))
+    }
+
+    func reboot(_ storage: FaultyStorage) throws -> BootOutcome {
+        let outcome = try simulator.reboot(health: StoryHealth(), storage: storage)
+        return outcome
+    }
+
+    /// The story; stops with `PowerCut` when the storage's power is cut.
+    func story(_ storage: FaultyStorage) throws {
+        _ = try install("2.0", storage)
+        _ = try reboot(storage)
+        _ = try install("3.0", storage)
+        _ = try reboot(storage)
+        _ = try reboot(storage)
+    }
+
+    /// Runs the story once without a cut and returns its number of durable operations.
+    public func countOperations() throws -> Int {
+        let storage = base.copy()
+        try story(storage)
+        operationLog = storage.log.map { String($0) }
+        let device = try device(storage)
+        let status = try StatusReport.read(device: device)
+        guard status.booted == .a, status.primary == .a, status.groups[0].version == "2.0",
+            status.last?.outcome == .rolledBack
+        else { throw SimulationError("the story without a cut did not end on v2 after rolling back v3: \(status)") }
+        return storage.operationCount - base.operationCount
+    }
+
+    /// Cuts after each of `points` (all when nil) under each outcome and checks the invariants.
+    public func run(outcomes: [PersistenceOutcome], points: [Int]? = nil) throws -> Report {
+        let total = try countOperations()
+        var violations: [Violation] = []
+        var runs = 0
+        for point in points ?? Array(0..<total) {
+            for outcome in outcomes {
+                runs += 1
+                let storage = base.copy()
+                storage.cutPower(after: base.operationCount + point)
+                do {
+                    try story(storage)
+                } catch is PowerCut {
+                } catch {
+                    // An error the cut caused inside the engine (wrapped): still a cut.
+                    guard storage.isCut else {
+                        violations.append(
+                            Violation(
+                                crashPoint: point + 1, operation: operationLog[safe: point] ?? "?", outcome: outcome,
+                                invariant: "story", detail: "failed before the cut: \(error)"))
+                        continue
+                    }
+                }
+                let operation = operationLog[safe: point] ?? "?"
+                if let problem = check(storage: storage, outcome: outcome) {
+                    violations.append(
+                        Violation(
+                            crashPoint: point + 1, operation: operation, outcome: outcome, invariant: problem.0,
+                            detail: problem.1))
+                }
+            }
+        }
+        return Report(crashPoints: total, outcomes: outcomes.count, runs: runs, violations: violations)
+    }
+
+    /// Crashes the cut storage with `outcome`, boots it, and checks the four invariants.
+    func check(storage: FaultyStorage, outcome: PersistenceOutcome) -> (String, String)? {
+        // 4. what was durably committed before the cut (the part every outcome keeps)
+        let durable = storage.crash(.nothingPersisted)
+        let committedBefore: UInt64
+        do {
+            committedBefore = try Journal.readState(
+                storage: durable, directory: FilePath(simulator.directory + "/data")
+            )
+            .0.counters.commits
+        } catch {
+            return ("4", "the durable journal is unreadable: \(error)")
+        }
+
+        let crashed = storage.crash(outcome)
+        var booted: SlotLetter
+        do {
+            var outcome = try reboot(crashed)
+            var reboots = 1
+            while outcome.rebootRequested && reboots < 4 {
+                outcome = try reboot(crashed)
+                reboots += 1
+            }
+            booted = outcome.booted
+        } catch {
+            return ("1", "the device did not boot: \(error)")
+        }
+
+        // 1. the booted group holds exactly one complete, verified bundle
+        do {
+            let held = try content(of: booted, in: crashed)
+            guard
+                contents.contains(where: {
+                    $0.rootfs == held.rootfs && $0.firmware == held.firmware && $0.apps == held.apps
+                })
+            else {
+                return ("1", "group \(booted.rawValue) booted with content of no complete bundle: \(held)")
+            }
+        } catch {
+            return ("1", "cannot read group \(booted.rawValue): \(error)")
+        }
+
+        // 2. status works and tells the truth; nothing stuck
+        do {
+            let device = try device(crashed)
+            let status = try StatusReport.read(device: device)
+            guard status.booted == booted else {
+                return ("2", "status says \(String(describing: status.booted)) booted")
+            }
+            guard status.primary == booted else {
+                return ("2", "status says the primary is \(String(describing: status.primary)), \(booted) runs")
+            }
+            guard status.operation == nil else { return ("2", "an operation is stuck: \(status.operation!)") }
+            guard status.nextBoot == booted else {
+                return ("2", "the bootloader would boot \(String(describing: status.nextBoot)) next")
+            }
+            guard status.counters.commits >= committedBefore else {
+                return ("4", "\(committedBefore) commits were durable, \(status.counters.commits) remain")
+            }
+            _ = try InstallLock(dataDirectory: device.config.dataDirectory)
+        } catch {
+            return ("2", "status or the lock failed: \(error)")
+        }
+
+        // 3. installing again succeeds
+        do {
+            let installed = try install("4.0", crashed)
+            guard installed.kind == .staged || installed.kind == .alreadyInstalled else {
+                return ("3", "install of 4.0 ended \(installed.kind)")
+            }
+            let next = try reboot(crashed)
+            guard next.actions.contains(.committed) || installed.kind == .alreadyInstalled else {
+                return ("3", "4.0 was not committed after its reboot: \(next.actions)")
+            }
+            let held = try content(of: next.booted, in: crashed)
+            guard contents.first(where: { $0.version == "4.0" })?.rootfs == held.rootfs else {
+                return ("3", "after installing 4.0 the device runs other content")
+            }
+        } catch {
+            return ("3", "installing again failed: \(error)")
+        }
+        return nil
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
