@@ -114,3 +114,28 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
     }
 }
+
+/// Found by the crash harness: a sink that failed mid-image (a power cut, an I/O error) made
+/// `streamImage` wait forever for a pipeline thread that had already ended.
+@Suite struct FailingSinkTests {
+    final class FailingSink: ImageSink {
+        var calls = 0
+        func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+            calls += 1
+            if calls == 2 { throw StorageError("write", "/dev/slot", errno: .ioError) }
+        }
+    }
+
+    @Test func aSinkErrorEndsTheStreamWithThatError() throws {
+        let directory = Fixtures.temporaryDirectory("failing-sink")
+        Fixtures.write(Fixtures.imageBytes(count: 5 * ImagePipeline.bufferSize, seed: 11), to: directory + "/r.img")
+        let writer = BundleWriter(
+            compatible: "b", version: "1", securityVersion: 1,
+            images: [.init(slotClass: "rootfs", path: directory + "/r.img")])
+        try writer.write(to: directory + "/b.tsb", signing: .identity(try Fixtures.signer()))
+        let reader = try BundleReader(source: try FileByteSource(path: directory + "/b.tsb"))
+        _ = try reader.readManifest(keyring: try Fixtures.keyring())
+        let image = try #require(try reader.nextImage())
+        #expect(throws: StorageError.self) { try reader.streamImage(image, into: FailingSink()) }
+    }
+}
