@@ -23,6 +23,9 @@ public final class Journal {
     static let magic: [UInt8] = Array("TSJR".utf8)
     static let headerSize = 20
     static let maxPayload = 1 << 20
+    /// Test-only: called right after a record is durable, so a process-kill test can stop the
+    /// binary exactly at a phase boundary (the CLI sets it from `TWINSLOT_TEST_STOP_AFTER`).
+    nonisolated(unsafe) public static var afterDurableAppend: ((JournalRecord) -> Void)?
     /// Compact once the journal is larger than this after an operation ended.
     public var compactionThreshold: UInt64 = 64 << 10
 
@@ -149,6 +152,7 @@ public final class Journal {
         entries.append(entry)
         state.apply(entry)
         if state.operation == nil && end > compactionThreshold { try compact() }
+        Self.afterDurableAppend?(record)
     }
 
     /// Writes the state as a snapshot (temp, fsync, rename, directory fsync), then empties the
