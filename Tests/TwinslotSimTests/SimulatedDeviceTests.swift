@@ -115,6 +115,17 @@ enum SimFixtures {
                 + "violations: \(report.violations.count)")
     }
 
+    /// The crash point that found the pipeline hang: the power cut at the first write of an
+    /// image into its slot (the sink fails inside the pipeline's second thread).
+    @Test func regressionTheCutInsideTheFirstImageWrite() throws {
+        let harness = try SimFixtures.harness("regression")
+        _ = try harness.countOperations()
+        let point = try #require(harness.operationLog.firstIndex { $0.hasPrefix("write") && $0.contains("rootfs-a.img") })
+        let report = try harness.run(outcomes: [.nothingPersisted, .tornLastWrite], points: [point])
+        #expect(report.runs == 2)
+        #expect(report.violations.isEmpty)
+    }
+
     /// The harness catches a broken order: images not fsynced before the flip.
     @Test func theHarnessCatchesAMissingImageSync() throws {
         let harness = try SimFixtures.harness("broken")
