@@ -123,10 +123,12 @@ public final class CrashHarness {
 
     /// v3's required health check fails; every other group is healthy.
     struct StoryHealth: HealthChecking {
-        func check(device: Device, group: SlotLetter) -> String? {
+        func check(device: Device, group: SlotLetter) -> HealthVerdict {
             guard let (state, _) = try? Journal.readState(storage: device.storage, directory: device.dataDirectory)
-            else { return "journal unreadable" }
-            return state.group(group).version == "3.0" ? "required check 'app-responds' failed" : nil
+            else { return HealthVerdict(results: [], problem: "journal unreadable") }
+            return HealthVerdict(
+                results: [], problem: state.group(group).version == "3.0" ? "required check 'app-responds' failed" : nil
+            )
         }
     }
 

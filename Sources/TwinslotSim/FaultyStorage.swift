@@ -4,7 +4,7 @@ import SystemPackage
 import TwinslotCore
 
 /// The power was cut: this and every later operation on the storage fails.
-public struct PowerCut: Error, CustomStringConvertible {
+public struct PowerCut: PowerCutSignal, CustomStringConvertible {
     public var operation: Int
     public var description: String { "power cut before durable operation \(operation)" }
 }
@@ -383,6 +383,8 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
     public func contents(_ path: String) -> [UInt8]? {
         try? readFile(FilePath(path))
     }
+
+    public func directoryEntries(_ path: FilePath) throws -> [String] { entries(Self.normalize(path)) }
 
     /// The names directly inside a directory.
     public func entries(_ path: String) -> [String] {

@@ -13,7 +13,9 @@ import TwinslotCore
 /// system.toml   keyring.pem   grubenv   booted
 /// slots/rootfs-a.img  slots/rootfs-b.img  slots/firmware-a.img  slots/firmware-b.img
 /// apps/a/  apps/b/  apps/current -> apps/a
-/// data/         journal, lock, reports
+/// data/         journal, lock, reports/, twinslot.prom
+/// hooks.d/      hook executables (TWINSLOT_HOOK says which point)
+/// reboot-requests  one line each time the boot service asked for a reboot
 /// ```
 public struct SimulatedDevice {
     public static let compatible = "twinslot-sim"
@@ -35,7 +37,9 @@ public struct SimulatedDevice {
             compatible: compatible, dataDirectory: directory + "/data", keyring: directory + "/keyring.pem",
             bootloader: BootloaderConfig(
                 backend: .sim(grubenv: directory + "/grubenv"), bootedSlot: .file(path: directory + "/booted"),
-                rebootCommand: ["/bin/true"]),
+                // The simulated machine cannot restart itself: it records the request, and the
+                // next `sim reboot` is the restart.
+                rebootCommand: ["/bin/sh", "-c", "date -u +%FT%TZ >> '\(directory)/reboot-requests'"]),
             slotClasses: [
                 SlotClassConfig(
                     name: "rootfs", type: .raw, a: directory + "/slots/rootfs-a.img",
@@ -46,7 +50,17 @@ public struct SimulatedDevice {
                 SlotClassConfig(
                     name: "apps", type: .directory, a: directory + "/apps/a", b: directory + "/apps/b",
                     current: directory + "/apps/current"),
-            ])
+            ],
+            // The apps image may ship its own self-test; a trial group commits only if it passes.
+            health: HealthConfig(checks: [
+                HealthCheckConfig(
+                    name: "apps-selftest",
+                    kind: .command([
+                        "/bin/sh", "-c",
+                        "test ! -e '\(directory)/apps/current/bin/selftest' || '\(directory)/apps/current/bin/selftest'",
+                    ]), timeout: .seconds(10))
+            ]),
+            reporting: ReportingConfig(hooksDirectory: directory + "/hooks.d"))
     }
 
     /// Makes the device: factory content in group A, group B empty, A booted and adopted.
@@ -57,7 +71,7 @@ public struct SimulatedDevice {
         if fileManager.fileExists(atPath: configPath) {
             throw SimulationError("\(directory) already holds a simulated device (system.toml exists)")
         }
-        for sub in ["slots", "apps/a", "apps/b", "data"] {
+        for sub in ["slots", "apps/a", "apps/b", "data", "hooks.d"] {
             try storage.makeDirectory(FilePath(directory + "/" + sub))
         }
         guard let keyringBytes = fileManager.contents(atPath: keyring) else {

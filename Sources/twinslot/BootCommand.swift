@@ -21,7 +21,7 @@ struct BootCommand: ParsableCommand {
             let device = try global.device()
             let outcome = try BootService(device: device).run()
             if json { printJSON(outcome) } else { printBootOutcome(outcome) }
-            if outcome.rebootRequested { try runReboot(device) }
+            if outcome.rebootRequested { try Reporter(device: device).reboot(environment: rebootEnvironment(outcome)) }
         }
     }
 }
@@ -33,12 +33,6 @@ func printBootOutcome(_ outcome: BootOutcome) {
     if outcome.rebootRequested { print("  rebooting into the previous group") }
 }
 
-func runReboot(_ device: Device) throws {
-    let command = device.config.bootloader.rebootCommand
-    guard let executable = command.first else { return }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-    process.arguments = executable.hasPrefix("/") ? Array(command.dropFirst()) : command
-    try process.run()
-    process.waitUntilExit()
+func rebootEnvironment(_ outcome: BootOutcome) -> [String: String] {
+    ["TWINSLOT_BOOTED_GROUP": outcome.booted.rawValue, "TWINSLOT_REASON": outcome.detail ?? ""]
 }

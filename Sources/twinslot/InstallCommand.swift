@@ -18,7 +18,8 @@ struct InstallCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The bundle file.") var bundle: String
     @Flag(help: "Check the bundle and print what would be written where; write nothing.") var dryRun = false
-    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print JSON: progress events as JSON lines, then the result as the last line.") var json = false
+    @Flag(help: "No progress bar.") var quiet = false
 
     struct Report: Encodable {
         var outcome: String
@@ -34,10 +35,11 @@ struct InstallCommand: ParsableCommand {
         try reportingFailures(json: json) {
             let device = try global.device()
             let keyring = try Keyring(contentsOf: device.config.keyring)
+            let progress = ProgressDisplay.choose(json: json, quiet: quiet)
             let outcome = try Installer(device: device, keyring: keyring).install(
-                from: try FileByteSource(path: bundle), dryRun: dryRun)
+                from: try FileByteSource(path: bundle), dryRun: dryRun, progress: progress)
             if json {
-                printJSON(
+                printJSONLine(
                     Report(
                         outcome: outcome.kind.rawValue, bundleHash: outcome.bundleHash, version: outcome.version,
                         securityVersion: outcome.securityVersion, target: outcome.target.rawValue, steps: outcome.steps,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TwinslotCore
 
 /// Runs a command body and turns an engine error into one line on stderr and its documented
@@ -37,6 +38,14 @@ struct ErrorReport: Encodable {
     var error: Body
 }
 
+func jsonText(_ value: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    return String(decoding: try! encoder.encode(value), as: UTF8.self)
+}
+
 func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -56,4 +65,52 @@ func formatBytes(_ bytes: UInt64) -> String {
         unit += 1
     }
     return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// One JSON object on one line (JSON Lines), for streams orchestrators read line by line.
+func printJSONLine(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.dateEncodingStrategy = .iso8601
+    let data = try! encoder.encode(value)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// How install progress is shown: a bar on a terminal (stderr), JSON lines with --json, nothing
+/// otherwise.
+enum ProgressDisplay {
+    struct Event: Encodable {
+        var event = "progress"
+        var slotClass: String
+        var bytes: UInt64
+        var total: UInt64
+    }
+
+    static func choose(json: Bool, quiet: Bool) -> (@Sendable (Installer.Progress) -> Void)? {
+        if json {
+            return { progress in
+                printJSONLine(Event(slotClass: progress.slotClass, bytes: progress.bytes, total: progress.total))
+            }
+        }
+        guard !quiet, isatty(STDOUT_FILENO) == 1, isatty(STDERR_FILENO) == 1 else { return nil }
+        let start = Mutex<[String: Date]>([:])
+        return { progress in
+            let began = start.withLock { starts in
+                if starts[progress.slotClass] == nil { starts[progress.slotClass] = Date() }
+                return starts[progress.slotClass]!
+            }
+            let elapsed = max(Date().timeIntervalSince(began), 0.001)
+            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
+            let rate = Double(progress.bytes) / elapsed
+            let eta = rate > 0 ? Double(progress.total - min(progress.bytes, progress.total)) / rate : 0
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            let line = String(
+                format: "\r%-10@ [%@] %3.0f%%  %@ / %@  %@/s  ETA %3.0fs", progress.slotClass, bar, fraction * 100,
+                formatBytes(progress.bytes), formatBytes(progress.total), formatBytes(UInt64(rate)), eta)
+            FileHandle.standardError.write(Data((line + (progress.bytes >= progress.total ? "\n" : "")).utf8))
+        }
+    }
 }

@@ -50,6 +50,9 @@ struct SimRebootCommand: ParsableCommand {
             let sim = SimulatedDevice(directory: URL(fileURLWithPath: directory).standardizedFileURL.path)
             let outcome = try sim.reboot(failBoot: failBoot)
             if json { printJSON(outcome) } else { printBootOutcome(outcome) }
+            if outcome.rebootRequested {
+                try Reporter(device: try sim.loadDevice()).reboot(environment: rebootEnvironment(outcome))
+            }
         }
     }
 }

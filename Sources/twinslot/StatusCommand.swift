@@ -14,9 +14,19 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures(json: json) {
-            let report = try StatusReport.read(device: try global.device())
+            let device = try global.device()
+            let report = try StatusReport.read(device: device)
             if json {
-                printJSON(report)
+                // The last operation's report goes in whole, as it was written.
+                let encoded = try JSONSerialization.jsonObject(with: Data(jsonText(report).utf8)) as! [String: Any]
+                var object = encoded
+                if let last = Reporter(device: device).lastReport(),
+                    let parsed = try? JSONSerialization.jsonObject(with: Data(last.utf8))
+                {
+                    object["last_report"] = parsed
+                }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
                 return
             }
             print("compatible:  \(report.compatible)")

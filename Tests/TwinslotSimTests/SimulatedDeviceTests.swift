@@ -103,7 +103,7 @@ enum SimFixtures {
     @Test func everyCrashPointKeepsTheInvariants() throws {
         let harness = try SimFixtures.harness("all")
         // scripts/crash-report.sh digs deeper with more random subsets.
-        let seeds = UInt64(ProcessInfo.processInfo.environment["TWINSLOT_CRASH_SEEDS"] ?? "") ?? 2
+        let seeds = UInt64(ProcessInfo.processInfo.environment["TWINSLOT_CRASH_SEEDS"] ?? "") ?? 1
         let report = try harness.run(
             outcomes: [.nothingPersisted, .everythingPersisted, .tornLastWrite]
                 + (1...max(1, seeds)).map { .randomSubset(seed: $0) })
@@ -120,7 +120,8 @@ enum SimFixtures {
     @Test func regressionTheCutInsideTheFirstImageWrite() throws {
         let harness = try SimFixtures.harness("regression")
         _ = try harness.countOperations()
-        let point = try #require(harness.operationLog.firstIndex { $0.hasPrefix("write") && $0.contains("rootfs-a.img") })
+        let point = try #require(
+            harness.operationLog.firstIndex { $0.hasPrefix("write") && $0.contains("rootfs-a.img") })
         let report = try harness.run(outcomes: [.nothingPersisted, .tornLastWrite], points: [point])
         #expect(report.runs == 2)
         #expect(report.violations.isEmpty)

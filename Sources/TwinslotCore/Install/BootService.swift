@@ -1,18 +1,6 @@
 import Foundation
 import SystemPackage
 
-/// Decides whether the running trial group is healthy. The health-check engine plugs in here;
-/// until it does, `PassingHealthCheck` accepts every boot.
-public protocol HealthChecking {
-    /// Returns nil when healthy, or why not.
-    func check(device: Device, group: SlotLetter) -> String?
-}
-
-public struct PassingHealthCheck: HealthChecking {
-    public init() {}
-    public func check(device: Device, group: SlotLetter) -> String? { nil }
-}
-
 /// What `twinslot boot` found and did.
 public struct BootOutcome: Sendable, Codable, Equatable {
     public enum Action: String, Sendable, Codable {
@@ -34,6 +22,8 @@ public struct BootOutcome: Sendable, Codable, Equatable {
 
     public var booted: SlotLetter
     public var actions: [Action]
+    /// The trial's health checks, when it had any.
+    public var health: [HealthCheckResult] = []
     public var detail: String?
     /// True when the device must reboot (into the old group) to finish.
     public var rebootRequested: Bool
@@ -45,12 +35,44 @@ public struct BootService {
     public let device: Device
     public var health: any HealthChecking
 
-    public init(device: Device, health: any HealthChecking = PassingHealthCheck()) {
+    public init(device: Device, health: any HealthChecking = HealthChecker()) {
         self.device = device
         self.health = health
     }
 
+    /// Runs the boot-time logic, then its hooks and report (which never change the outcome).
     public func run() throws -> BootOutcome {
+        let started = Date()
+        let (outcome, operation) = try decide()
+        let reporter = Reporter(device: device)
+        var report = OperationReport(kind: "boot", outcome: outcome.actions.last?.rawValue ?? "none", started: started)
+        report.booted = outcome.booted
+        report.operationID = operation?.id
+        report.version = operation?.version
+        report.target = operation?.target
+        report.health = outcome.health
+        report.error = outcome.detail
+        var environment = ["TWINSLOT_BOOTED_GROUP": outcome.booted.rawValue, "TWINSLOT_OUTCOME": report.outcome]
+        environment["TWINSLOT_VERSION"] = operation?.version
+        environment["TWINSLOT_TARGET_GROUP"] = operation?.target.rawValue
+        environment["TWINSLOT_REASON"] = outcome.detail
+        let point: HookPoint? =
+            outcome.actions.contains(.committed)
+            ? .committed : outcome.actions.contains { $0 == .rolledBack || $0 == .fellBack } ? .rolledBack : nil
+        if let point {
+            environment["TWINSLOT_REPORT"] = (try? reporter.record(report)) ?? ""
+            let failures = (try? reporter.runHooks(point, environment: environment)) ?? ["a hook failed"]
+            if !failures.isEmpty {
+                report.error = ([report.error].compactMap { $0 } + failures.map { "\(point.rawValue) hook \($0)" })
+                    .joined(separator: "; ")
+            }
+        }
+        _ = try? reporter.record(report)
+        return outcome
+    }
+
+    /// Recovers and decides; returns the outcome and the operation it concerned.
+    func decide() throws -> (BootOutcome, DeviceState.Operation?) {
         let lock = try InstallLock(dataDirectory: device.config.dataDirectory, wait: true)
         defer { withExtendedLifetime(lock) {} }
         let journal = Journal(storage: device.storage, directory: device.dataDirectory)
@@ -59,6 +81,7 @@ public struct BootService {
         try DirectorySlots(device: device).pointCurrent(at: booted)
         var outcome = BootOutcome(booted: booted, actions: [], detail: nil, rebootRequested: false)
 
+        let operationSeen = journal.state.operation
         if var operation = journal.state.operation {
             if operation.phase < .flipped {
                 // The bootloader may hold the trial while FLIPPED was not journaled yet.
@@ -85,18 +108,27 @@ public struct BootService {
             if operation.phase >= .flipped {
                 let target = operation.target
                 if booted == target {
-                    if operation.phase == .flipped { try journal.append(.bootedTrial(target)) }
-                    if let problem = health.check(device: device, group: target) {
-                        try rollBack(journal, from: target, reason: "health check failed: \(problem)")
+                    try journal.append(.bootedTrial(target))
+                    if let expired = deadlineExpired(journal.state.operation) {
+                        try rollBack(journal, from: target, reason: expired)
+                        outcome.actions.append(.rolledBack)
+                        outcome.detail = expired
+                        outcome.rebootRequested = true
+                        return (outcome, operationSeen)
+                    }
+                    let verdict = health.check(device: device, group: target)
+                    outcome.health = verdict.results
+                    if let problem = verdict.problem {
+                        try rollBack(journal, from: target, reason: problem)
                         outcome.actions.append(.rolledBack)
                         outcome.detail = problem
                         outcome.rebootRequested = true
-                        return outcome
+                        return (outcome, operationSeen)
                     }
                     try device.boot.commit(target)
                     try journal.append(.committed(target))
                     outcome.actions.append(.committed)
-                    return outcome
+                    return (outcome, operationSeen)
                 }
                 let reason =
                     "the trial boot of group \(target.rawValue) did not come up; "
@@ -121,7 +153,23 @@ public struct BootService {
                 "running group \(booted.rawValue) but the primary is \(primary.rawValue); the bootloader could not "
                 + "start the primary. Nothing was changed"
         }
-        return outcome
+        return (outcome, operationSeen)
+    }
+
+    /// Why the trial may not be committed any more: it came up more often than
+    /// `health.deadline-boots` without being committed, or `health.deadline` passed since FLIPPED.
+    func deadlineExpired(_ operation: DeviceState.Operation?) -> String? {
+        guard let operation else { return nil }
+        let health = device.config.health
+        if operation.trialBoots > health.deadlineBoots {
+            return "the trial was not committed within \(health.deadlineBoots) boot(s) (health deadline)"
+        }
+        if let deadline = health.deadline, let flipped = operation.flippedAt,
+            Date().timeIntervalSince(flipped) > HealthChecker.seconds(deadline)
+        {
+            return "the trial was not committed within \(deadline.configText) of the flip (health deadline)"
+        }
+        return nil
     }
 
     /// The trial group is marked not bootable first, then the journal says so.

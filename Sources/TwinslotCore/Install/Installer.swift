@@ -48,7 +48,37 @@ public struct Installer {
         self.keyring = keyring
     }
 
-    public func install(from source: any ByteSource, dryRun: Bool = false) throws -> InstallOutcome {
+    /// How far an image has streamed, for progress bars and orchestrators.
+    public struct Progress: Sendable {
+        public var slotClass: String
+        public var bytes: UInt64
+        public var total: UInt64
+    }
+
+    /// Installs and writes the operation's report, whatever the outcome.
+    public func install(
+        from source: any ByteSource, dryRun: Bool = false, progress: (@Sendable (Progress) -> Void)? = nil
+    ) throws -> InstallOutcome {
+        var report = OperationReport(kind: "install")
+        do {
+            let outcome = try perform(from: source, dryRun: dryRun, progress: progress, report: &report)
+            if !dryRun {
+                report.outcome = outcome.kind.rawValue
+                _ = try? Reporter(device: device).record(report)
+            }
+            return outcome
+        } catch {
+            report.outcome = report.operationID == nil ? "refused" : "failed"
+            report.error = String(describing: error)
+            if !dryRun && !(error is PowerCutSignal) { _ = try? Reporter(device: device).record(report) }
+            throw error
+        }
+    }
+
+    private func perform(
+        from source: any ByteSource, dryRun: Bool, progress: (@Sendable (Progress) -> Void)?,
+        report: inout OperationReport
+    ) throws -> InstallOutcome {
         let lock = try InstallLock(dataDirectory: device.config.dataDirectory)
         defer { withExtendedLifetime(lock) {} }
         let journal = Journal(storage: device.storage, directory: device.dataDirectory)
@@ -61,9 +91,13 @@ public struct Installer {
             throw InstallError.runningGroupNotCommitted(booted: booted, primary: primary)
         }
 
+        report.booted = booted
+        report.target = target
         let reader = try BundleReader(source: source)
-        let verified = try reader.readManifest(keyring: keyring)
+        let verified = try report.phase("verify") { try reader.readManifest(keyring: keyring) }
         let manifest = verified.manifest
+        report.version = manifest.version
+        report.bundleHash = verified.bundleHash
         try device.profile.check(manifest)
         let missing = device.config.slotClasses.map(\.name).filter { name in
             !manifest.images.contains { $0.slotClass == name }
@@ -103,10 +137,19 @@ public struct Installer {
         }
         if dryRun { return outcome(.planned, plan) }
 
+        let reporter = Reporter(device: device)
+        let hookEnvironment = [
+            "TWINSLOT_VERSION": manifest.version, "TWINSLOT_BUNDLE_HASH": verified.bundleHash,
+            "TWINSLOT_TARGET_GROUP": target.rawValue, "TWINSLOT_BOOTED_GROUP": booted.rawValue,
+            "TWINSLOT_SOURCE": source.name,
+        ]
+        try report.phase("pre-install hooks") { try reporter.runHooks(.preInstall, environment: hookEnvironment) }
+        let operationID = UUID().uuidString
+        report.operationID = operationID
         try journal.append(
             .begin(
                 BeginRecord(
-                    operationID: UUID().uuidString, bundleHash: verified.bundleHash, version: manifest.version,
+                    operationID: operationID, bundleHash: verified.bundleHash, version: manifest.version,
                     compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
                     target: target, slotClasses: manifest.images.map(\.slotClass))))
         do {
@@ -116,13 +159,14 @@ public struct Installer {
             var lastReadBack = Date()
             while let image = try reader.nextImage() {
                 let start = Date()
+                let tracker = ProgressTracker(slotClass: image.slotClass, total: image.size, report: progress)
                 let slot = device.config.slotClass(named: image.slotClass)!
                 let path = FilePath(slot.path(for: target))
                 switch slot.type {
                 case .raw:
                     let writer = try RawSlotWriter(storage: device.storage, path: path, size: image.size)
                     defer { try? writer.close() }
-                    try reader.streamImage(image, into: writer)
+                    try reader.streamImage(image, into: tracker.wrap(writer))
                     try writer.finish(size: image.size)
                     let readBack = try writer.readBack(size: image.size)
                     guard readBack == image.sha256 else {
@@ -130,7 +174,7 @@ public struct Installer {
                     }
                 case .directory:
                     let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
-                    try reader.streamImage(image, into: writer)
+                    try reader.streamImage(image, into: tracker.wrap(writer))
                     try writer.finish(size: image.size)
                     try writer.verifyReadBack()
                 }
@@ -140,14 +184,71 @@ public struct Installer {
                 var step = plan.first { $0.slotClass == image.slotClass }!
                 step.seconds = Date().timeIntervalSince(start)
                 steps.append(step)
+                report.phases.append(.init(name: "write \(image.slotClass)", started: start, seconds: step.seconds!))
+                report.bytes += image.size
+                tracker.done()
             }
+            report.slots = steps
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
-            return outcome(.staged, steps, flip: Date().timeIntervalSince(lastReadBack))
+            let flip = Date().timeIntervalSince(lastReadBack)
+            report.phases.append(.init(name: "flip", started: lastReadBack, seconds: flip))
+            let hookFailures = try? reporter.runHooks(.postInstall, environment: hookEnvironment)
+            if let failure = hookFailures?.first { report.error = "post-install hook \(failure)" }
+            return outcome(.staged, steps, flip: flip)
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
             try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
             throw error
+        }
+    }
+}
+
+/// Marks errors that mean the process (or the simulated power) is gone, so nothing more is
+/// written for them.
+public protocol PowerCutSignal: Error {}
+
+/// Counts an image's bytes on the sink thread and reports at most every 100 ms, and at the end.
+final class ProgressTracker: @unchecked Sendable {
+    let slotClass: String
+    let total: UInt64
+    let report: (@Sendable (Installer.Progress) -> Void)?
+    private var bytes: UInt64 = 0
+    private var lastReport = Date.distantPast
+
+    init(slotClass: String, total: UInt64, report: (@Sendable (Installer.Progress) -> Void)?) {
+        self.slotClass = slotClass
+        self.total = total
+        self.report = report
+    }
+
+    func wrap(_ sink: any ImageSink) -> any ImageSink {
+        report == nil ? sink : CountingSink(inner: sink, tracker: self)
+    }
+
+    func add(_ count: Int) {
+        bytes += UInt64(count)
+        let now = Date()
+        if now.timeIntervalSince(lastReport) >= 0.1 {
+            lastReport = now
+            report?(Installer.Progress(slotClass: slotClass, bytes: bytes, total: total))
+        }
+    }
+
+    func done() { report?(Installer.Progress(slotClass: slotClass, bytes: total, total: total)) }
+
+    final class CountingSink: ImageSink {
+        let inner: any ImageSink
+        let tracker: ProgressTracker
+
+        init(inner: any ImageSink, tracker: ProgressTracker) {
+            self.inner = inner
+            self.tracker = tracker
+        }
+
+        func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+            try inner.write(bytes, at: offset)
+            tracker.add(bytes.count)
         }
     }
 }

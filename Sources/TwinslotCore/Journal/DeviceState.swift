@@ -67,6 +67,10 @@ public struct DeviceState: Codable, Sendable, Equatable {
         public var staged: [String]
         public var phase: Phase
         public var started: Date
+        /// When the trial was made durable in the bootloader (FLIPPED).
+        public var flippedAt: Date?
+        /// How many times the trial group came up without being committed (BOOTED-TRIAL).
+        public var trialBoots: Int = 0
 
         /// Every slot class of the bundle is staged.
         public var isFullyStaged: Bool { Set(staged) == Set(slotClasses) }
@@ -135,7 +139,7 @@ public struct DeviceState: Codable, Sendable, Equatable {
             operation = Operation(
                 id: begin.operationID, bundleHash: begin.bundleHash, version: begin.version,
                 securityVersion: begin.securityVersion, source: begin.source, target: begin.target,
-                slotClasses: begin.slotClasses, staged: [], phase: .begun, started: entry.time)
+                slotClasses: begin.slotClasses, staged: [], phase: .begun, started: entry.time, flippedAt: nil)
             updateGroup(begin.target) { group in
                 group.bundleHash = begin.bundleHash
                 group.version = begin.version
@@ -152,9 +156,11 @@ public struct DeviceState: Codable, Sendable, Equatable {
             updateGroup(group) { $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size) }
         case .flipped(let group):
             operation?.phase = .flipped
+            operation?.flippedAt = entry.time
             setStatus(group, .trial)
         case .bootedTrial:
             operation?.phase = .bootedTrial
+            operation?.trialBoots += 1
         case .committed(let group):
             counters.commits += 1
             setStatus(group, .good)

@@ -21,13 +21,15 @@ public struct SystemConfig: Sendable, Equatable {
     /// The slot classes in file order.
     public var slotClasses: [SlotClassConfig]
     public var health: HealthConfig
+    public var reporting: ReportingConfig
     /// The file this configuration was read from, for messages; nil when built in code.
     public var sourcePath: String?
 
     public init(
         compatible: String, dataDirectory: String = SystemConfig.defaultDataDirectory, keyring: String,
         bootloader: BootloaderConfig, security: SecurityPolicy = SecurityPolicy(), slotClasses: [SlotClassConfig],
-        health: HealthConfig = HealthConfig(), sourcePath: String? = nil
+        health: HealthConfig = HealthConfig(), reporting: ReportingConfig = ReportingConfig(),
+        sourcePath: String? = nil
     ) {
         self.compatible = compatible
         self.dataDirectory = dataDirectory
@@ -36,6 +38,7 @@ public struct SystemConfig: Sendable, Equatable {
         self.security = security
         self.slotClasses = slotClasses
         self.health = health
+        self.reporting = reporting
         self.sourcePath = sourcePath
     }
 
@@ -139,6 +142,36 @@ public struct SecurityPolicy: Sendable, Equatable {
     public init(antiRollback: Bool = true, allowSameVersion: Bool = true) {
         self.antiRollback = antiRollback
         self.allowSameVersion = allowSameVersion
+    }
+}
+
+/// Where twinslot tells the world what it did: reports, hooks, metrics.
+public struct ReportingConfig: Sendable, Equatable {
+    public static let defaultHooksDirectory = "/etc/twinslot/hooks.d"
+
+    public enum HookFailure: String, Sendable, Equatable {
+        /// A failing pre-install hook refuses the install; a failing later hook is reported.
+        case abort
+        /// Hook failures are reported and otherwise ignored.
+        case ignore
+    }
+
+    /// Every executable here runs at each hook point, in name order (TWINSLOT_HOOK says which).
+    public var hooksDirectory: String
+    public var hookFailure: HookFailure
+    /// The Prometheus textfile (node_exporter textfile collector); nil: `<data>/twinslot.prom`.
+    public var metricsTextfile: String?
+    /// How many operation reports `<data>/reports` keeps.
+    public var reportsKept: Int
+
+    public init(
+        hooksDirectory: String = ReportingConfig.defaultHooksDirectory, hookFailure: HookFailure = .abort,
+        metricsTextfile: String? = nil, reportsKept: Int = 20
+    ) {
+        self.hooksDirectory = hooksDirectory
+        self.hookFailure = hookFailure
+        self.metricsTextfile = metricsTextfile
+        self.reportsKept = reportsKept
     }
 }
 
@@ -510,7 +543,10 @@ private struct ConfigDecoder {
     let sourcePath: String?
 
     enum Keys {
-        static let root = ["compatible", "data-directory", "keyring", "bootloader", "security", "slots", "health"]
+        static let root = [
+            "compatible", "data-directory", "keyring", "bootloader", "security", "slots", "health", "reporting",
+        ]
+        static let reporting = ["hooks-directory", "hook-failure", "metrics-textfile", "reports-kept"]
         static let bootloader = [
             "backend", "grubenv", "uboot-env", "attempts", "script", "booted-slot", "cmdline-path", "reboot-command",
         ]
@@ -546,10 +582,29 @@ private struct ConfigDecoder {
             health = try decodeHealth(table, line: value.line)
         }
 
+        var reporting = ReportingConfig()
+        if let (table, value) = try reader.subtable("reporting") {
+            var reportingReader = TableReader(table, line: value.line, keyPrefix: "reporting.", sourcePath: sourcePath)
+            reporting.hooksDirectory =
+                try reportingReader.path("hooks-directory", required: false) ?? ReportingConfig.defaultHooksDirectory
+            if let (text, value) = try reportingReader.string("hook-failure") {
+                guard let policy = ReportingConfig.HookFailure(rawValue: text) else {
+                    throw ConfigError(
+                        sourcePath: sourcePath, line: value.line,
+                        message: "key 'reporting.hook-failure': expected \"abort\" or \"ignore\", got \"\(text)\"")
+                }
+                reporting.hookFailure = policy
+            }
+            reporting.metricsTextfile = try reportingReader.path("metrics-textfile", required: false)
+            reporting.reportsKept = try reportingReader.integer("reports-kept", in: 1...10000) ?? 20
+            try reportingReader.rejectUnknown(known: Keys.reporting)
+        }
+
         try reader.rejectUnknown(known: Keys.root)
         return SystemConfig(
             compatible: compatible, dataDirectory: dataDirectory, keyring: keyring, bootloader: bootloader,
-            security: security, slotClasses: slotClasses, health: health, sourcePath: sourcePath)
+            security: security, slotClasses: slotClasses, health: health, reporting: reporting,
+            sourcePath: sourcePath)
     }
 
     // MARK: Bootloader
@@ -914,6 +969,11 @@ extension SystemConfig {
                 "retry-delay = \(q(check.retryDelay.configText))",
             ]
         }
+        lines += [
+            "", "[reporting]", "hooks-directory = \(q(reporting.hooksDirectory))",
+            "hook-failure = \(q(reporting.hookFailure.rawValue))", "reports-kept = \(reporting.reportsKept)",
+        ]
+        if let textfile = reporting.metricsTextfile { lines.append("metrics-textfile = \(q(textfile))") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -23,6 +23,8 @@ public protocol Storage: Sendable {
     func makeSymlink(at path: FilePath, pointingTo target: String) throws
     func readSymlink(_ path: FilePath) throws -> String?
     func fileKind(_ path: FilePath) -> FileKind?
+    /// The names in a directory, sorted.
+    func directoryEntries(_ path: FilePath) throws -> [String]
 }
 
 public enum FileKind: Sendable, Equatable {

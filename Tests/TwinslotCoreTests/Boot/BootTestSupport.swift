@@ -81,6 +81,7 @@ final class RecordingStorage: Storage, @unchecked Sendable {
         try base.makeSymlink(at: path, pointingTo: target)
     }
     func readSymlink(_ path: FilePath) throws -> String? { try base.readSymlink(path) }
+    func directoryEntries(_ path: FilePath) throws -> [String] { try base.directoryEntries(path) }
     func fileKind(_ path: FilePath) -> FileKind? { base.fileKind(path) }
 }
 
