@@ -386,6 +386,15 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
 
     public func directoryEntries(_ path: FilePath) throws -> [String] { entries(Self.normalize(path)) }
 
+    /// Counted as a durable operation; the model keeps no permission bits.
+    public func setPermissions(_ path: FilePath, _ mode: UInt32) throws {
+        let name = Self.normalize(path)
+        try state.withLock { state in
+            guard state.names[name] != nil else { throw StorageError("chmod", path, errno: .noSuchFileOrDirectory) }
+            _ = try step(&state, "chmod \(name) \(String(mode, radix: 8))")
+        }
+    }
+
     /// The names directly inside a directory.
     public func entries(_ path: String) -> [String] {
         state.withLock { state in

@@ -96,7 +96,7 @@ public struct SimulatedDevice {
     /// group does not come up (a kernel panic, a hang) and the machine resets once more before
     /// anything runs. Then the boot service runs in the group that came up.
     public func reboot(
-        failBoot: Bool = false, health: any HealthChecking = PassingHealthCheck(), storage: any Storage = PosixStorage()
+        failBoot: Bool = false, health: any HealthChecking = HealthChecker(), storage: any Storage = PosixStorage()
     )
         throws -> BootOutcome
     {

@@ -53,6 +53,7 @@ public final class DirectorySlotWriter: ImageSink {
             switch entry.kind {
             case .directory:
                 try storage.makeDirectory(target)
+                try storage.setPermissions(target, entry.mode & 0o1777)
                 directories.append(target)
             case .regular:
                 let file = try storage.open(target, create: true)
@@ -66,6 +67,8 @@ public final class DirectorySlotWriter: ImageSink {
                 try file.truncate(to: offset)
                 try file.sync()
                 try file.close()
+                // Before the directory syncs below: an app's executables keep their bits.
+                try storage.setPermissions(target, entry.mode & 0o7777 & ~0o6000)
                 extracted.append((target, hasher.finalize(), offset))
             case .symlink(let linkTarget):
                 try storage.makeSymlink(at: target, pointingTo: linkTarget)

@@ -103,6 +103,11 @@ public struct PosixStorage: Storage {
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    public func setPermissions(_ path: FilePath, _ mode: UInt32) throws {
+        let rc = path.withPlatformString { chmod($0, mode_t(mode & 0o7777)) }
+        if rc != 0 { throw StorageError("chmod", path, errno: Errno(rawValue: errno)) }
+    }
+
     public func fileKind(_ path: FilePath) -> FileKind? {
         var info = stat()
         let rc = path.withPlatformString { lstat($0, &info) }

@@ -23,6 +23,8 @@ public protocol Storage: Sendable {
     func makeSymlink(at path: FilePath, pointingTo target: String) throws
     func readSymlink(_ path: FilePath) throws -> String?
     func fileKind(_ path: FilePath) -> FileKind?
+    /// Sets a file's or directory's permission bits (durable with its directory's next sync).
+    func setPermissions(_ path: FilePath, _ mode: UInt32) throws
     /// The names in a directory, sorted.
     func directoryEntries(_ path: FilePath) throws -> [String]
 }

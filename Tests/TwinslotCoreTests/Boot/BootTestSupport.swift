@@ -82,6 +82,7 @@ final class RecordingStorage: Storage, @unchecked Sendable {
     }
     func readSymlink(_ path: FilePath) throws -> String? { try base.readSymlink(path) }
     func directoryEntries(_ path: FilePath) throws -> [String] { try base.directoryEntries(path) }
+    func setPermissions(_ path: FilePath, _ mode: UInt32) throws { try base.setPermissions(path, mode) }
     func fileKind(_ path: FilePath) -> FileKind? { base.fileKind(path) }
 }
 
