@@ -81,8 +81,35 @@ printf '#!/bin/sh\necho hello from app v3\n' > "$work/apps/bin/hello"
 $bin bundle create --out "$work/v3.tsb" --compatible demo-gateway --version 3.0.0 --security-version 3 \
   --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
   --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
-$bin install "$work/v3.tsb"
+$bin install --quiet "$work/v3.tsb"
 $bin sim reboot "$work/device" --fail-boot
+
+step "Install 3.1, whose app fails its own self-test: the boot service rolls back by itself"
+printf '#!/bin/sh\necho "self-test: cannot reach the sensor bus"\nexit 1\n' > "$work/apps/bin/selftest"
+chmod +x "$work/apps/bin/selftest"
+printf '#!/bin/sh\necho "hook: $TWINSLOT_HOOK ${TWINSLOT_VERSION:-} ${TWINSLOT_REASON:-}" >> "%s/hooks.log"\n' "$work" \
+  > "$work/device/hooks.d/50-log"
+chmod +x "$work/device/hooks.d/50-log"
+$bin bundle create --out "$work/v31.tsb" --compatible demo-gateway --version 3.1.0 --security-version 3 \
+  --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+$bin install --quiet "$work/v31.tsb"
+$bin sim reboot "$work/device"
+echo "the device asked for a reboot: $(wc -l < "$work/device/reboot-requests") request(s) in reboot-requests"
+$bin sim reboot "$work/device"
+echo "hooks that ran:"; sed 's/^/  /' "$work/hooks.log"
+
+step "A power cut in the middle of an install: the process is killed right after an image is staged"
+rm -f "$work/apps/bin/selftest"
+$bin bundle create --out "$work/v4.tsb" --compatible demo-gateway --version 4.0.0 --security-version 4 \
+  --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+TWINSLOT_TEST_STOP_AFTER=STAGED $bin install --quiet "$work/v4.tsb" &
+pid=$!
+while [ "$(awk '{print $3}' /proc/$pid/stat 2>/dev/null)" != "T" ]; do sleep 0.02; done
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+echo "killed install $pid with SIGKILL after its first image was staged"
+$bin sim reboot "$work/device"
 $bin status
 
 step "A downgrade is refused: security version 1 is below the installed 2"
@@ -95,3 +122,8 @@ code=$?
 set -e
 echo "exit code $code (13 = downgrade refused)"
 
+step "What the device recorded: reports and Prometheus metrics"
+ls "$work/device/data/reports" | sed 's/^/  /'
+grep -E "^twinslot_(updates_total|slot_version_info\{slot_class=\"rootfs|installed_security|booted)" "$work/device/data/twinslot.prom" | sed 's/^/  /'
+echo
+echo "The whole power-cut proof: bash scripts/crash-report.sh"
