@@ -14,12 +14,24 @@ public struct Marker {
 
     /// Returns a sentence saying what changed.
     public func markGood(_ which: Which) throws -> String {
+        try locked(which) { journal, booted, group in try markGood(group, booted: booted, journal: journal) }
+    }
+
+    public func markBad(_ which: Which) throws -> String {
+        try locked(which) { journal, booted, group in try markBad(group, booted: booted, journal: journal) }
+    }
+
+    /// Takes the lock, recovers the journal and names the groups for one mark.
+    private func locked(_ which: Which, _ body: (Journal, SlotLetter, SlotLetter) throws -> String) throws -> String {
         let lock = try InstallLock(dataDirectory: device.config.dataDirectory)
         defer { withExtendedLifetime(lock) {} }
         let journal = Journal(storage: device.storage, directory: device.dataDirectory)
         try journal.recover()
         let booted = try device.bootedGroup()
-        let group = which == .booted ? booted : booted.other
+        return try body(journal, booted, which == .booted ? booted : booted.other)
+    }
+
+    private func markGood(_ group: SlotLetter, booted: SlotLetter, journal: Journal) throws -> String {
         let state = journal.state
         if let operation = state.operation, operation.target == group {
             guard operation.phase >= .flipped, group == booted else {
@@ -41,13 +53,7 @@ public struct Marker {
         return "group \(group.rawValue) is committed and primary"
     }
 
-    public func markBad(_ which: Which) throws -> String {
-        let lock = try InstallLock(dataDirectory: device.config.dataDirectory)
-        defer { withExtendedLifetime(lock) {} }
-        let journal = Journal(storage: device.storage, directory: device.dataDirectory)
-        try journal.recover()
-        let booted = try device.bootedGroup()
-        let group = which == .booted ? booted : booted.other
+    private func markBad(_ group: SlotLetter, booted: SlotLetter, journal: Journal) throws -> String {
         let fallback = group.other
         let state = journal.state
         if group == booted {
