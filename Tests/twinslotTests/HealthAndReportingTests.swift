@@ -121,6 +121,27 @@ extension SimulatedDeviceFixture {
         #expect(reboot.stdout.contains("health deadline"))
     }
 
+    /// A trial that keeps coming up without its boot service finishing (killed right after
+    /// BOOTED-TRIAL) is rolled back once it has come up more than `deadline-boots` times.
+    @Test func theBootCountDeadline() throws {
+        let sim = try SimulatedDeviceFixture("health-boots")
+        var text = try String(contentsOfFile: sim.config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "deadline-boots = 3", with: "deadline-boots = 1")
+        try text.write(toFile: sim.config, atomically: true, encoding: .utf8)
+        #expect(try sim.twinslot("install", try sim.bundle("2.0", securityVersion: 2, seed: 2)).status == 0)
+        // The bootloader starts B; the boot service dies right after recording the trial boot.
+        try "B\n".write(toFile: sim.device + "/booted", atomically: true, encoding: .utf8)
+        let process = try KillTests.start(
+            ["boot"], environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "BOOTED-TRIAL"]) { $1 })
+        while !KillTests.isStopped(process.processIdentifier) && process.isRunning { usleep(2000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // B comes up again (as U-Boot's attempts allow): one boot too many.
+        let again = try sim.twinslot("boot")
+        #expect(again.stdout.contains("rolled-back"), "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("within 1 boot(s)"))
+    }
+
     @Test func everyHookPointRunsWithItsEnvironment() throws {
         let sim = try SimulatedDeviceFixture("hooks")
         let log = sim.root + "/hooks.log"
