@@ -88,6 +88,15 @@ enum SimFixtures {
         #expect(kept % 512 == 0 && kept >= 512 && kept < 2048)
     }
 
+    /// Found in review: a slot file the writer created was synced but its name was not.
+    @Test func aRawSlotFileTheWriterCreatesSurvivesACut() throws {
+        let (storage, directory) = try storage()
+        let writer = try RawSlotWriter(storage: storage, path: .init(directory + "/new-slot.img"), size: 4)
+        try [UInt8]([1, 2, 3, 4]).withUnsafeBytes { try writer.write($0, at: 0) }
+        try writer.finish(size: 4)
+        #expect(storage.crash(.nothingPersisted).contents(directory + "/new-slot.img") == [1, 2, 3, 4])
+    }
+
     @Test func thePowerCutStopsEverything() throws {
         let (storage, directory) = try storage()
         storage.cutPower(after: 1)

@@ -198,6 +198,9 @@ public struct Installer {
             return outcome(.staged, steps, flip: flip)
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
+            // The target may already be the bootloader's trial (an I/O error after setTrial):
+            // make sure it is not bootable before the journal says the install failed.
+            try? device.boot.disable(target)
             try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
             throw error
         }

@@ -9,6 +9,9 @@ public final class RawSlotWriter: ImageSink {
     public let path: FilePath
     private let file: any StorageFile
     private let isFile: Bool
+    private let storage: any Storage
+    /// The writer created the slot file: its name is durable only once the directory syncs.
+    private var created = false
     private var written: UInt64 = 0
     private var scheduled: UInt64 = 0
 
@@ -16,6 +19,7 @@ public final class RawSlotWriter: ImageSink {
     /// be at least `size` bytes.
     public init(storage: any Storage, path: FilePath, size: UInt64) throws {
         self.path = path
+        self.storage = storage
         switch storage.fileKind(path) {
         case .blockDevice:
             isFile = false
@@ -29,6 +33,7 @@ public final class RawSlotWriter: ImageSink {
             guard storage.fileKind(path.removingLastComponent()) == .directory else {
                 throw SlotError.missing(slot: path.string)
             }
+            created = storage.fileKind(path) == nil
             file = try storage.open(path, create: true)
         default:
             throw SlotError.notARawSlot(slot: path.string)
@@ -68,6 +73,7 @@ public final class RawSlotWriter: ImageSink {
     public func finish(size: UInt64) throws {
         if isFile { try file.truncate(to: size) }
         if !CrashTestKnobs.skipImageSync { try file.sync() }
+        if created { try storage.syncDirectory(path.removingLastComponent()) }
     }
 
     /// Reads the slot's first `size` bytes back from the medium (its cached pages dropped
