@@ -129,7 +129,7 @@ rm -f "$cache/recreated.tsb" "$cache/recompressed.zst" "$cache/dd.img"
 # Peak memory and the flip, measured on one more install each.
 rss() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -1; }
 fresh_device
-flip=$("$bin" install "$devbundle" --config "$cache/device/system.toml" --json | python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(sys.stdin)["flip_seconds"]))')
+flip=$("$bin" install "$devbundle" --config "$cache/device/system.toml" --json | tail -1 | python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(sys.stdin)["flip_seconds"]))')
 fresh_device
 rss_twinslot=$(rss "'$bin' install '$devbundle' --config '$cache/device/system.toml'")
 : > "$cache/swupdate-slot.img"
