@@ -35,8 +35,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore"]),
-        .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore"]),
-        .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
+        .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore", "TestSupport"]),
+        .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]
 )

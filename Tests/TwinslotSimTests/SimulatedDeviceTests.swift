@@ -1,38 +1,12 @@
 import Foundation
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import TwinslotCore
 @testable import TwinslotSim
 
 enum SimFixtures {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url.path
-            }
-        }
-        fatalError("Package.swift not found")
-    }()
-
-    private static let pkiDirectory = Mutex<String?>(nil)
-
-    static func pki() throws -> String {
-        try pkiDirectory.withLock { cached in
-            if let cached { return cached }
-            let directory = NSTemporaryDirectory() + "twinslot-sim-pki-\(getpid())"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [repositoryRoot + "/scripts/make-test-pki.sh", directory]
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw SimulationError("make-test-pki.sh failed") }
-            cached = directory
-            return directory
-        }
-    }
+    static func pki() throws -> String { try TestEnvironment.pki() }
 
     static func harness(_ label: String) throws -> CrashHarness {
         let pki = try pki()

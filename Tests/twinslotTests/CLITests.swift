@@ -1,18 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Drives the built `twinslot` binary the way scripts do: arguments in, exit code and output out.
 enum CLI {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url.path
-            }
-        }
-        fatalError("Package.swift not found")
-    }()
+    static var repositoryRoot: String { TestEnvironment.repositoryRoot }
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["TWINSLOT_BIN"] { return path }
@@ -23,47 +15,21 @@ enum CLI {
         fatalError("build the twinslot binary first (swift build)")
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = TestEnvironment.ProcessResult
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        try TestEnvironment.run(executable, arguments, environment: environment)
     }
 
     static func twinslot(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
         try run(binary, arguments, environment: environment)
     }
 
-    static func temporaryDirectory(_ label: String) -> String {
-        let path = NSTemporaryDirectory() + "twinslot-cli-\(label)-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func temporaryDirectory(_ label: String) -> String { TestEnvironment.temporaryDirectory("cli-" + label) }
 
-    static func pki(in directory: String) throws -> String {
-        let pki = directory + "/pki"
-        let result = try run("/bin/bash", [repositoryRoot + "/scripts/make-test-pki.sh", pki])
-        guard result.status == 0 else { throw CLIError(result.stderr) }
-        return pki
-    }
+    /// The shared test PKI.
+    static func pki(in directory: String) throws -> String { try TestEnvironment.pki() }
 }
 
 struct CLIError: Error {

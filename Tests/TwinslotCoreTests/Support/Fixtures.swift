@@ -1,41 +1,16 @@
 import Foundation
-import Synchronization
+import TestSupport
 
 @testable import TwinslotCore
 
 /// Shared test scaffolding: the repository root, temporary directories, and the test PKI made by
 /// scripts/make-test-pki.sh (once per test process).
 enum Fixtures {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url.path
-            }
-        }
-        fatalError("Package.swift not found above \(#filePath)")
-    }()
+    static var repositoryRoot: String { TestEnvironment.repositoryRoot }
 
-    static func temporaryDirectory(_ label: String = "test") -> String {
-        let path = NSTemporaryDirectory() + "twinslot-\(label)-\(UUID().uuidString.prefix(8))"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func temporaryDirectory(_ label: String = "test") -> String { TestEnvironment.temporaryDirectory(label) }
 
-    private static let pkiDirectory = Mutex<String?>(nil)
-
-    /// The directory holding the test PKI (keys and certificates, never committed).
-    static func pki() throws -> String {
-        try pkiDirectory.withLock { cached in
-            if let cached { return cached }
-            let directory = NSTemporaryDirectory() + "twinslot-pki-\(getpid())"
-            let result = try run("/bin/bash", [repositoryRoot + "/scripts/make-test-pki.sh", directory])
-            guard result.status == 0 else { throw FixtureError("make-test-pki.sh failed: \(result.stderr)") }
-            cached = directory
-            return directory
-        }
-    }
+    static func pki() throws -> String { try TestEnvironment.pki() }
 
     static func signer(_ name: String = "signer") throws -> SigningIdentity {
         let pki = try pki()
@@ -47,33 +22,11 @@ enum Fixtures {
 
     static func keyring() throws -> Keyring { try Keyring(contentsOf: try pki() + "/keyring.pem") }
 
-    struct ProcessResult {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
-        -> ProcessResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> TestEnvironment.ProcessResult
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProcessResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        try TestEnvironment.run(executable, arguments, environment: environment)
     }
 
     /// Deterministic, moderately compressible bytes (like a file system image).
