@@ -125,5 +125,10 @@ echo "exit code $code (13 = downgrade refused)"
 step "What the device recorded: reports and Prometheus metrics"
 ls "$work/device/data/reports" | sed 's/^/  /'
 grep -E "^twinslot_(updates_total|slot_version_info\{slot_class=\"rootfs|installed_security|booted)" "$work/device/data/twinslot.prom" | sed 's/^/  /'
+
+step "Where the device stands"
+$bin status
 echo
-echo "The whole power-cut proof: bash scripts/crash-report.sh"
+echo "reports:  $work/device/data/reports/ (JSON, one per operation; the newest is in 'status --json')"
+echo "metrics:  $work/device/data/twinslot.prom (node_exporter textfile collector)"
+echo "the power-cut proof for every durable write: bash scripts/crash-report.sh"
