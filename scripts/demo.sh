@@ -6,7 +6,7 @@ bash scripts/setup.sh >/dev/null
 swift build -c release --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
 bin=.build/release/twinslot
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -131,4 +131,5 @@ $bin status
 echo
 echo "reports:  $work/device/data/reports/ (JSON, one per operation; the newest is in 'status --json')"
 echo "metrics:  $work/device/data/twinslot.prom (node_exporter textfile collector)"
+echo "(the demo directory is removed at exit; run with KEEP=1 to keep it)"
 echo "the power-cut proof for every durable write: bash scripts/crash-report.sh"
