@@ -7,7 +7,7 @@ packages=(
   # build: the C libraries twinslot links
   libarchive-dev libssl-dev libzstd-dev pkg-config
   # tests and demo: the real tools users have
-  openssl zstd tar cpio bc python3 grub-common libubootenv-tool swupdate
+  openssl zstd tar cpio bc python3 util-linux grub-common libubootenv-tool swupdate systemd
 )
 
 missing=()
