@@ -46,7 +46,7 @@ public final class ZstdEncoder {
         self.context = context
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
-        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(ZstdDecoder.maxWindowLog, 23)))
+        try check(ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, min(ZstdDecoder.maxWindowLog, 21)))
         if workers > 1 {
             // A libzstd built without threads refuses this; it then compresses on one thread.
             _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, workers)

@@ -87,7 +87,7 @@ public final class RawSlotWriter: ImageSink {
 
     static func hash(file: any StorageFile, size: UInt64) throws -> String {
         let hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 4096)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: UInt64 = 0
         while offset < size {
