@@ -70,7 +70,9 @@ public struct Installer {
         } catch {
             report.outcome = report.operationID == nil ? "refused" : "failed"
             report.error = String(describing: error)
-            if !dryRun && !(error is PowerCutSignal) { _ = try? Reporter(device: device).record(report) }
+            // No report for "busy": the operation holding the lock owns the reports and metrics.
+            let busy = (error as? InstallError).map { if case .busy = $0 { true } else { false } } ?? false
+            if !dryRun && !busy && !(error is PowerCutSignal) { _ = try? Reporter(device: device).record(report) }
             throw error
         }
     }
