@@ -118,6 +118,13 @@ public enum UBootBootSelection {
                 return (letter, next)
             }
         }
+        // Every listed group used up its attempts unconfirmed (power cuts during boots, before
+        // `twinslot boot` ran): boot the first committed one again rather than nothing. A
+        // trial is never retried.
+        for word in (env["BOOT_ORDER"] ?? "").split(separator: " ") {
+            guard let letter = SlotLetter(rawValue: String(word)) else { continue }
+            if env["BOOT_\(letter.rawValue)_TRIAL"] != "1" { return (letter, env) }
+        }
         return (nil, env)
     }
 }

@@ -200,6 +200,12 @@ import Testing
         (booted, env) = UBootBootSelection.select(env)
         #expect(booted == .a)
         #expect(env["BOOT_A_LEFT"] == "2")
+        // A's attempts all used up unconfirmed: A (committed) boots again; B's trial never does.
+        var exhausted = env
+        exhausted["BOOT_A_LEFT"] = "0"
+        #expect(UBootBootSelection.select(exhausted).booted == .a)
+        exhausted["BOOT_A_TRIAL"] = "1"
+        #expect(UBootBootSelection.select(exhausted).booted == nil)
 
         try backend.commit(.b)
         state = try backend.read()
