@@ -85,7 +85,7 @@ public final class Journal {
             }
         }
         let bytes = try storage.readFile(directory.appending(fileName)) ?? []
-        let (parsed, reason) = parse(bytes)
+        let (parsed, reason) = try parse(bytes)
         let replayed = parsed.entries.filter { $0.sequence > (snapshot?.lastSequence ?? 0) }.count
         let report = RecoveryReport(
             records: replayed, cutBytes: UInt64(bytes.count) - parsed.validLength, cutReason: reason)
@@ -95,7 +95,7 @@ public final class Journal {
     /// Walks frames from the start and stops at the first that is short, has a bad magic,
     /// length or CRC, does not decode, or breaks the sequence: that frame and all after it are
     /// the torn tail.
-    static func parse(_ bytes: [UInt8]) -> (Parsed, String?) {
+    static func parse(_ bytes: [UInt8]) throws -> (Parsed, String?) {
         var offset = 0
         var entries: [JournalEntry] = []
         var previous: UInt64?
@@ -116,9 +116,14 @@ public final class Journal {
             if let previous, sequence != previous + 1 {
                 return stop("sequence \(sequence) does not follow \(previous)")
             }
+            // A frame whose CRC holds was written whole: a torn write cannot produce it. If it
+            // does not decode it is a committed record this twinslot does not understand (a
+            // newer version wrote it): cutting it would lose it, so recovery refuses instead.
             guard let entry = try? JSONDecoder.journal.decode(JournalEntry.self, from: Data(payload)),
                 entry.sequence == sequence
-            else { return stop("record does not decode") }
+            else {
+                throw JournalError.undecodableRecord(offset: offset, sequence: sequence)
+            }
             entries.append(entry)
             previous = sequence
             offset += headerSize + length
@@ -172,11 +177,15 @@ public final class Journal {
 
 public enum JournalError: ClassifiedError, Equatable {
     case corruptSnapshot(path: String, detail: String)
+    case undecodableRecord(offset: Int, sequence: UInt64)
 
     public var failureClass: FailureClass { .state }
 
     public var description: String {
         switch self {
+        case .undecodableRecord(let offset, let sequence):
+            "journal record \(sequence) at byte \(offset) is intact but unknown to this twinslot (written by a newer "
+                + "version?); refusing to cut it. Install a twinslot that reads it"
         case .corruptSnapshot(let path, let detail):
             "the journal snapshot \(path) is unreadable (\(detail)); it is only ever replaced whole, so this is not a torn write"
         }

@@ -57,7 +57,7 @@ import Testing
         let prefix = Fixtures.read(path)
         try writer.append(records.last!)
         let full = Fixtures.read(path)
-        let expected = DeviceState.replay(snapshot: nil, entries: Journal.parse(prefix).0.entries)
+        let expected = DeviceState.replay(snapshot: nil, entries: try Journal.parse(prefix).0.entries)
         for length in prefix.count..<full.count {
             Fixtures.write(Array(full[..<length]), to: path)
             let recovering = journal(directory)
@@ -80,7 +80,7 @@ import Testing
         for record in story(.b) { try writer.append(record) }
         let path = directory + "/journal"
         var bytes = Fixtures.read(path)
-        let frames = Journal.parse(bytes).0.entries.map { Journal.frame($0).count }
+        let frames = try Journal.parse(bytes).0.entries.map { Journal.frame($0).count }
         let thirdFrame = frames[0] + frames[1]
         bytes[thirdFrame + 30] ^= 0x01
         Fixtures.write(bytes, to: path)
@@ -101,6 +101,27 @@ import Testing
         let report = try recovering.recover()
         #expect(recovering.entries.count == 1)
         #expect(report.cutReason?.contains("sequence 5 does not follow 1") == true)
+    }
+
+    /// A frame with a valid CRC that does not decode was written whole by someone: refused.
+    @Test func anIntactRecordOfUnknownTypeIsRefusedNotCut() throws {
+        let directory = Fixtures.temporaryDirectory("unknown")
+        let writer = journal(directory)
+        try writer.append(begin(.b))
+        var bytes = Fixtures.read(directory + "/journal")
+        let payload = Array(#"{"record":{"futureRecord":{}},"sequence":2,"time":0}"#.utf8)
+        var frame = Array("TSJR".utf8)
+        for i in 0..<4 { frame.append(UInt8(truncatingIfNeeded: payload.count >> (8 * i))) }
+        for i in 0..<8 { frame.append(UInt8(truncatingIfNeeded: UInt64(2) >> (8 * UInt64(i)))) }
+        let crc = CRC32C.checksum(payload, continuing: CRC32C.checksum(frame[4..<16]))
+        for i in 0..<4 { frame.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+        bytes += frame + payload
+        Fixtures.write(bytes, to: directory + "/journal")
+        #expect(throws: JournalError.undecodableRecord(offset: bytes.count - frame.count - payload.count, sequence: 2))
+        {
+            try journal(directory).recover()
+        }
+        #expect(Fixtures.read(directory + "/journal") == bytes, "nothing was cut")
     }
 
     @Test func readingTheStateNeverWrites() throws {
