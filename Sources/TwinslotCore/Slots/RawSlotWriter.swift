@@ -111,14 +111,8 @@ public enum SlotError: ClassifiedError, Equatable {
     case shortRead(slot: String, expected: UInt64, got: UInt64)
     case readBackMismatch(slot: String, expected: String, actual: String)
     case unsafeEntry(slot: String, entry: String, reason: String)
-    case activeSlot(slot: String)
 
-    public var failureClass: FailureClass {
-        switch self {
-        case .activeSlot: .state
-        default: .io
-        }
-    }
+    public var failureClass: FailureClass { .io }
 
     public var description: String {
         switch self {
@@ -132,7 +126,6 @@ public enum SlotError: ClassifiedError, Equatable {
             "slot \(slot) reads back with SHA-256 \(actual), but \(expected) was written"
         case .unsafeEntry(let slot, let entry, let reason):
             "image for directory slot \(slot) has an unsafe entry '\(entry)': \(reason)"
-        case .activeSlot(let slot): "refusing to write \(slot): it belongs to the active slot group"
         }
     }
 }
