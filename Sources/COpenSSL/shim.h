@@ -18,6 +18,8 @@ static inline int ts_sk_X509_num(const STACK_OF(X509) *s) { return sk_X509_num(s
 static inline X509 *ts_sk_X509_value(const STACK_OF(X509) *s, int i) { return sk_X509_value(s, i); }
 static inline void ts_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
 static inline void ts_sk_X509_pop_free(STACK_OF(X509) *s) { sk_X509_pop_free(s, X509_free); }
+static inline int ts_sk_CMS_SignerInfo_num(STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
+static inline CMS_SignerInfo *ts_sk_CMS_SignerInfo_value(STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
 static const unsigned long ts_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
 static const unsigned int ts_CMS_BINARY = CMS_BINARY;
 static const unsigned int ts_CMS_DETACHED = CMS_DETACHED;

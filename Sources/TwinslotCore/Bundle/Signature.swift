@@ -133,6 +133,21 @@ public enum SignatureVerifier {
             }
             throw SignatureError.malformed(detail: reason)
         }
+        // Only collision-resistant digests: an MD5 or SHA-1 signature can be replayed onto a
+        // forged manifest with the same digest.
+        if let infos = CMS_get0_SignerInfos(cms) {
+            for index in 0..<ts_sk_CMS_SignerInfo_num(infos) {
+                var digest: UnsafeMutablePointer<X509_ALGOR>?
+                CMS_SignerInfo_get0_algs(ts_sk_CMS_SignerInfo_value(infos, index), nil, nil, &digest, nil)
+                var object: OpaquePointer?
+                X509_ALGOR_get0(&object, nil, nil, digest)
+                let nid = OBJ_obj2nid(object)
+                guard [NID_sha256, NID_sha384, NID_sha512].contains(nid) else {
+                    let name = OBJ_nid2sn(nid).map { String(cString: $0) } ?? "unknown"
+                    throw SignatureError.weakDigest(name)
+                }
+            }
+        }
         guard let signers = CMS_get0_signers(cms) else {
             throw SignatureError.malformed(detail: "no signer certificate in the signature")
         }
@@ -195,6 +210,7 @@ public enum SignatureError: ClassifiedError, Equatable {
     case notYetValid(subject: String)
     case invalidChain(subject: String, reason: String)
     case wrongKeyUsage(subject: String, detail: String)
+    case weakDigest(String)
     case keyring(path: String, problem: String)
     case signingIdentity(problem: String)
 
@@ -215,6 +231,7 @@ public enum SignatureError: ClassifiedError, Equatable {
         case .notYetValid(let subject): "certificate '\(subject)' is not valid yet (check the device clock)"
         case .invalidChain(let subject, let reason): "certificate chain rejected at '\(subject)': \(reason)"
         case .wrongKeyUsage(let subject, let detail): "signer '\(subject)' may not sign code: \(detail)"
+        case .weakDigest(let name): "the signature uses the digest \(name); SHA-256, SHA-384 or SHA-512 is required"
         case .keyring(let path, let problem): "keyring \(path) \(problem)"
         case .signingIdentity(let problem): "cannot sign: \(problem)"
         }

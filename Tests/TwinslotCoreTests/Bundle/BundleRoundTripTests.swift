@@ -99,6 +99,25 @@ import Testing
         }
     }
 
+    @Test func aSHA1SignatureIsRefused() throws {
+        let parts = try BundleParts.make()
+        let pki = try Fixtures.pki()
+        Fixtures.write(parts.manifest, to: parts.directory + "/manifest.json")
+        let sign = try Fixtures.run(
+            "/usr/bin/openssl",
+            [
+                "cms", "-sign", "-binary", "-outform", "DER", "-md", "sha1", "-in", parts.directory + "/manifest.json",
+                "-signer", pki + "/signer.pem", "-inkey", pki + "/signer.key", "-certfile", pki + "/signer-chain.pem",
+                "-out", parts.directory + "/sha1.sig",
+            ])
+        #expect(sign.status == 0, "\(sign.stderr)")
+        var copy = parts
+        copy.signature = Fixtures.read(parts.directory + "/sha1.sig")
+        let error = verifyError(parts.write(copy.builder.bytes()))
+        #expect(error as? SignatureError == .weakDigest("SHA1"))
+        #expect((error as? SignatureError)?.failureClass == .untrusted)
+    }
+
     @Test func aTwinslotSignatureVerifiesWithTheOpenSSLCommandLine() throws {
         let parts = try BundleParts.make()
         let pki = try Fixtures.pki()
