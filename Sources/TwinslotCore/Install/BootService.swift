@@ -149,9 +149,19 @@ public struct BootService {
             outcome.actions.append(.confirmed)
         case let primary?:
             outcome.actions.append(.unexpectedGroup)
-            outcome.detail =
-                "running group \(booted.rawValue) but the primary is \(primary.rawValue); the bootloader could not "
-                + "start the primary. Nothing was changed"
+            if try device.boot.read().slots[primary] != .bad {
+                // A power cut during a normal boot used up the primary's try before it was
+                // confirmed, so the bootloader fell back: re-arm the primary and go back to it.
+                try device.boot.commit(primary)
+                outcome.rebootRequested = true
+                outcome.detail =
+                    "running group \(booted.rawValue) but the primary is \(primary.rawValue) (its boot was not "
+                    + "confirmed); rebooting into the primary group"
+            } else {
+                outcome.detail =
+                    "running group \(booted.rawValue) but the primary is \(primary.rawValue), which the bootloader "
+                    + "cannot start. Nothing was changed"
+            }
         }
         return (outcome, operationSeen)
     }
