@@ -150,10 +150,11 @@ public final class Journal {
         let creating = storage.fileKind(path) == nil
         let file = try storage.open(path, create: true)
         defer { try? file.close() }
-        try file.write(Self.frame(entry), at: end)
+        let frame = Self.frame(entry)
+        try file.write(frame, at: end)
         try file.sync()
         if creating { try storage.syncDirectory(directory) }
-        end += UInt64(Self.frame(entry).count)
+        end += UInt64(frame.count)
         entries.append(entry)
         state.apply(entry)
         if state.operation == nil && end > compactionThreshold { try compact() }
