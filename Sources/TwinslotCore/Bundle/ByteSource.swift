@@ -7,6 +7,14 @@ public protocol ByteSource: AnyObject {
     var name: String { get }
     /// Reads up to `buffer.count` bytes; 0 means the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Called once the installer has every image and before it offers them to the bootloader:
+    /// a source that promised more (a size or digest from a fleet server) checks it here, so a
+    /// transfer that does not match is refused before the flip.
+    func finish() throws
+}
+
+extension ByteSource {
+    public func finish() throws {}
 }
 
 public final class FileByteSource: ByteSource {

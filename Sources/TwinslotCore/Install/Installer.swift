@@ -191,6 +191,7 @@ public struct Installer {
                 tracker.done()
             }
             report.slots = steps
+            try source.finish()
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
             let flip = Date().timeIntervalSince(lastReadBack)
