@@ -106,8 +106,10 @@ def settings(directory: Path, auth_mode: str | None, poll_time: str) -> dict:
                 "tortoise": {"level": "WARNING"},
                 "aiosqlite": {"level": "WARNING"},
                 "multipart": {"level": "INFO"},
-                "uvicorn": {"level": "INFO"},
-                "uvicorn.access": {"level": "INFO"},
+                # uvicorn configured these before importing goosebit; dictConfig keeps their
+                # propagate=False, so they need their own handler.
+                "uvicorn": {"level": "INFO", "handlers": ["console"], "propagate": False},
+                "uvicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
                 "uvicorn.error": {"level": "INFO"},
             },
             "root": {"level": "INFO", "handlers": ["console"]},
@@ -143,6 +145,13 @@ def cmd_start(args: argparse.Namespace) -> None:
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if migrate.returncode != 0:
         raise Failure(f"aerich upgrade failed; see {log_path}")
+
+    # A child inherits its parent's blocked and ignored signals, and a test runner may block
+    # SIGTERM in the thread that spawns us: then uvicorn would never see stop's SIGTERM.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"

@@ -4,7 +4,9 @@ import Foundation
 /// 127.0.0.1 by scripts/goosebit.py from the venv that scripts/setup.sh installs.
 ///
 /// Each instance owns one server in its own directory (database, artifacts, `server.log`). The
-/// server is stopped by its process group in `stop()` and, at the latest, in `deinit`.
+/// server is stopped by its process group in `stop()` and, at the latest, in `deinit`. A
+/// directory the instance made itself is removed on stop, unless `TWINSLOT_KEEP_GOOSEBIT` is set
+/// in the environment (to read `server.log` after a failure).
 public final class GoosebitServer {
     public static let venv = "/opt/twinslot-test/goosebit-venv"
     public static var python: String { venv + "/bin/python" }
@@ -27,16 +29,16 @@ public final class GoosebitServer {
     /// The DDI tenant goosebit is configured with.
     public let tenant = "DEFAULT"
     private var stopped = false
+    private let ownsDirectory: Bool
 
     /// Starts a server. `deviceAuthMode` is nil (anonymous DDI) or `lax`, `strict`, `setup`;
     /// `pollTime` is the polling sleep the server hands out after registration.
-    public init(
-        directory: String = TestEnvironment.temporaryDirectory("goosebit"), deviceAuthMode: String? = nil,
-        pollTime: String = "00:00:01"
-    ) throws {
+    public init(directory: String? = nil, deviceAuthMode: String? = nil, pollTime: String = "00:00:01") throws {
         guard Self.isAvailable else {
             throw TestSupportError("goosebit is not installed in \(Self.venv): run scripts/setup.sh")
         }
+        ownsDirectory = directory == nil
+        let directory = directory ?? TestEnvironment.temporaryDirectory("goosebit")
         var arguments = ["start", "--dir", directory, "--port", "0", "--poll-time", pollTime]
         if let deviceAuthMode { arguments += ["--device-auth-mode", deviceAuthMode] }
         let output = try Self.tool(arguments)
@@ -55,6 +57,9 @@ public final class GoosebitServer {
         guard !stopped else { return }
         try Self.tool(["stop", "--dir", directory])
         stopped = true
+        if ownsDirectory && ProcessInfo.processInfo.environment["TWINSLOT_KEEP_GOOSEBIT"] == nil {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// The DDI base URL of one device: `{url}/{tenant}/controller/v1/{id}`.

@@ -46,7 +46,7 @@ import Testing
         let pki = try TestEnvironment.pki()
         var image = [UInt8](repeating: 0, count: 150_000)
         for i in image.indices { image[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 13) }
-        FileManager.default.createFile(atPath: work + "/rootfs.img", contents: Data(image))
+        try #require(FileManager.default.createFile(atPath: work + "/rootfs.img", contents: Data(image)))
         let revision = "rev-" + UUID().uuidString.prefix(8).lowercased()
         let swu = work + "/update-2.0.0.swu"
         let made = try TestEnvironment.run(
