@@ -5,9 +5,9 @@ set -euo pipefail
 
 packages=(
   # build: the C libraries twinslot links
-  libarchive-dev libssl-dev libzstd-dev pkg-config
+  libarchive-dev libssl-dev libzstd-dev libcurl4-openssl-dev pkg-config
   # tests and demo: the real tools users have
-  openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd
+  openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
 )
 
 missing=()
