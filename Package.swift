@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "TwinslotFleet",
             dependencies: [
-                "TwinslotCore", "CCurl",
+                "TwinslotCore", "CCurl", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

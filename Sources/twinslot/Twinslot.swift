@@ -36,7 +36,7 @@ struct Twinslot: ParsableCommand {
             """,
         subcommands: [
             BundleCommand.self, InstallCommand.self, StatusCommand.self, BootCommand.self, MarkGoodCommand.self,
-            MarkBadCommand.self, SimCommand.self,
+            MarkBadCommand.self, AgentCommand.self, SimCommand.self,
         ]
     )
 }

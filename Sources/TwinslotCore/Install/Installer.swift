@@ -30,6 +30,8 @@ public struct InstallOutcome: Sendable {
     public var signer: String?
     /// From the last image's read-back to the trial boot being durable.
     public var flipSeconds: Double?
+    /// The journal's id for the operation (nil when nothing was written).
+    public var operationID: String?
 }
 
 /// Installs a bundle into the inactive slot group, following the order of durable writes that
@@ -198,7 +200,9 @@ public struct Installer {
             report.phases.append(.init(name: "flip", started: lastReadBack, seconds: flip))
             let hookFailures = try? reporter.runHooks(.postInstall, environment: hookEnvironment)
             if let failure = hookFailures?.first { report.error = "post-install hook \(failure)" }
-            return outcome(.staged, steps, flip: flip)
+            var staged = outcome(.staged, steps, flip: flip)
+            staged.operationID = operationID
+            return staged
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
             // The target may already be the bootloader's trial (an I/O error after setTrial):

@@ -99,6 +99,17 @@ public struct Reporter {
         return try device.storage.directoryEntries(reportsDirectory).filter { $0.hasSuffix(".json") }.sorted()
     }
 
+    /// The kept reports, oldest first: how operations ended, with their health details.
+    public func reports() -> [OperationReport] {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return ((try? reportNames()) ?? []).compactMap { name in
+            guard let bytes = try? device.storage.readFile(reportsDirectory.appending(name)) else { return nil }
+            return try? decoder.decode(OperationReport.self, from: Data(bytes))
+        }
+    }
+
     /// The newest report's JSON, for `status`.
     public func lastReport() -> String? {
         guard let name = try? reportNames().last,

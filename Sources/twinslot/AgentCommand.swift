@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TwinslotCore
+import TwinslotFleet
+
+struct AgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Poll a hawkBit DDI server, install what it assigns, and report how it ended.",
+        discussion: """
+            Polls {server}/{tenant}/controller/v1/{controller-id} at the interval the server \
+            asks for, sends the device's attributes (hw_boardname, hw_revision, sw_version), \
+            streams an assigned bundle (native or SWUpdate .swu) through the same install as \
+            'twinslot install' while checking the size and every hash the server announced, \
+            reports progress, and reboots into the trial. After 'twinslot boot' committed or \
+            rolled back, the next poll closes the action with success, or with failure and \
+            the health checks' details. Anti-rollback applies: a downgrade is refused and \
+            reported as a failure. A server that is down is retried with backoff and jitter; \
+            it never delays booting or committing, which do not depend on the agent.
+
+            With --once, one poll cycle runs and the exit code tells how it went (docs/cli.md).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var transport: TransportOptions
+    @Option(help: ArgumentHelp("The server's base URL, e.g. https://hawkbit.example.com.", valueName: "url"))
+    var server: String
+    @Option(help: "The hawkBit tenant.") var tenant = "DEFAULT"
+    @Option(help: ArgumentHelp("This device's controller id on the server.", valueName: "id")) var controllerId: String
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the device's target token, sent as 'Authorization: TargetToken'.", valueName: "path"))
+    var tokenFile: String?
+    @Option(help: ArgumentHelp("hw_boardname sent to the server (default: the configured compatible string)."))
+    var hwBoard: String?
+    @Option(help: ArgumentHelp("hw_revision sent to the server.")) var hwRevision = "1.0"
+    @Flag(help: "Run one poll cycle and exit.") var once = false
+    @Flag(help: "With --once: print the cycle's result as JSON.") var json = false
+
+    struct CycleReport: Encodable {
+        var result: String
+        var version: String?
+        var success: Bool?
+        var failureClass: String?
+        var sleepSeconds: Double
+    }
+
+    func run() throws {
+        try reportingFailures(json: json) {
+            let device = try global.device()
+            let keyring = try Keyring(contentsOf: device.config.keyring)
+            var token: String?
+            if let tokenFile {
+                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                    throw FleetError.invalidRequest("cannot read the token file \(tokenFile)")
+                }
+                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let client = try DDIClient(
+                server: server, tenant: tenant, controllerID: controllerId, token: token, options: transport.httpOptions
+            )
+            var logger = Logger(label: "twinslot.agent")
+            logger.logLevel = .info
+            let agent = HawkBitAgent(
+                device: device, keyring: keyring, client: client,
+                identity: .init(board: hwBoard ?? device.config.compatible, revision: hwRevision), logger: logger)
+            if once {
+                let result = try agent.cycle()
+                if json { printJSON(report(result, sleep: agent.sleepSeconds)) }
+                if case .refused(let failureClass) = result { throw ExitCode(failureClass.exitCode) }
+                return
+            }
+            var failures = 0
+            let backoff = RetryPolicy(attempts: .max, initialDelay: 5, maximumDelay: 300)
+            while true {
+                let pause: Double
+                do {
+                    _ = try agent.cycle()
+                    failures = 0
+                    pause = agent.sleepSeconds * Double.random(in: 0.9...1.1)
+                } catch {
+                    failures += 1
+                    pause = backoff.delay(afterFailure: failures)
+                    logger.warning(
+                        "poll cycle failed; retrying", metadata: ["error": "\(error)", "in_seconds": "\(Int(pause))"])
+                }
+                Thread.sleep(forTimeInterval: pause)
+            }
+        }
+    }
+
+    func report(_ result: HawkBitAgent.CycleResult, sleep: Double) -> CycleReport {
+        switch result {
+        case .idle: CycleReport(result: "idle", sleepSeconds: sleep)
+        case .installedAwaitingReboot(let version):
+            CycleReport(result: "installed", version: version, sleepSeconds: sleep)
+        case .waitingForBootDecision: CycleReport(result: "waiting-for-boot", sleepSeconds: sleep)
+        case .reported(let success): CycleReport(result: "reported", success: success, sleepSeconds: sleep)
+        case .refused(let failureClass):
+            CycleReport(result: "refused", failureClass: failureClass.rawValue, sleepSeconds: sleep)
+        }
+    }
+}
