@@ -183,13 +183,17 @@ def cmd_start(args: argparse.Namespace) -> None:
             raise Failure(f"goosebit did not answer GET /docs within 60 s; see {log_path}")
         time.sleep(0.2)
 
+    admin_path = directory / "admin.json"
+    if admin_path.exists():
+        # A restart on the same database: the admin exists already.
+        print(json.dumps(info, separators=(",", ":")), flush=True)
+        return
     admin = {"username": "admin@twinslot.test", "password": secrets.token_urlsafe(18)}
     status, body = http("POST", url + "/setup", *form(admin))
     if status != 200:
         stop_pid(process.pid)
         server_json.unlink(missing_ok=True)
         raise Failure(f"POST /setup answered {status}: {body[:500]!r}")
-    admin_path = directory / "admin.json"
     admin_path.write_text(json.dumps(admin) + "\n")
     admin_path.chmod(0o600)
     print(json.dumps(info, separators=(",", ":")), flush=True)

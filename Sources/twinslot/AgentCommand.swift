@@ -33,9 +33,16 @@ struct AgentCommand: ParsableCommand {
         help: ArgumentHelp(
             "A file holding the device's target token, sent as 'Authorization: TargetToken'.", valueName: "path"))
     var tokenFile: String?
-    @Option(help: ArgumentHelp("hw_boardname sent to the server (default: the configured compatible string)."))
-    var hwBoard: String?
-    @Option(help: ArgumentHelp("hw_revision sent to the server.")) var hwRevision = "1.0"
+    @Option(
+        help: ArgumentHelp(
+            "hw_boardname sent to the server: the board section a .swu names for this device, or 'default' for a .swu whose hardware-compatibility list is top-level."
+        ))
+    var hwBoard = "default"
+    @Option(
+        help: ArgumentHelp(
+            "hw_revision sent to the server (default: the configured compatible string, which a .swu's hardware-compatibility must list)."
+        ))
+    var hwRevision: String?
     @Flag(help: "Run one poll cycle and exit.") var once = false
     @Flag(help: "With --once: print the cycle's result as JSON.") var json = false
 
@@ -65,7 +72,7 @@ struct AgentCommand: ParsableCommand {
             logger.logLevel = .info
             let agent = HawkBitAgent(
                 device: device, keyring: keyring, client: client,
-                identity: .init(board: hwBoard ?? device.config.compatible, revision: hwRevision), logger: logger)
+                identity: .init(board: hwBoard, revision: hwRevision ?? device.config.compatible), logger: logger)
             if once {
                 let result = try agent.cycle()
                 if json { printJSON(report(result, sleep: agent.sleepSeconds)) }

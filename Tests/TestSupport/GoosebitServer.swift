@@ -33,13 +33,15 @@ public final class GoosebitServer {
 
     /// Starts a server. `deviceAuthMode` is nil (anonymous DDI) or `lax`, `strict`, `setup`;
     /// `pollTime` is the polling sleep the server hands out after registration.
-    public init(directory: String? = nil, deviceAuthMode: String? = nil, pollTime: String = "00:00:01") throws {
+    public init(
+        directory: String? = nil, port: Int = 0, deviceAuthMode: String? = nil, pollTime: String = "00:00:01"
+    ) throws {
         guard Self.isAvailable else {
             throw TestSupportError("goosebit is not installed in \(Self.venv): run scripts/setup.sh")
         }
         ownsDirectory = directory == nil
         let directory = directory ?? TestEnvironment.temporaryDirectory("goosebit")
-        var arguments = ["start", "--dir", directory, "--port", "0", "--poll-time", pollTime]
+        var arguments = ["start", "--dir", directory, "--port", "\(port)", "--poll-time", pollTime]
         if let deviceAuthMode { arguments += ["--device-auth-mode", deviceAuthMode] }
         let output = try Self.tool(arguments)
         guard let info = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],

@@ -71,7 +71,7 @@ struct SwuRelease {
     var firmwareSha = ""
     var appsSha = ""
 
-    init(_ sim: SimulatedDeviceFixture, version: String, seed: UInt8) throws {
+    init(_ sim: SimulatedDeviceFixture, version: String, seed: UInt8, selftestStatus: Int32? = nil) throws {
         self.version = version
         builder = try SwuBuilder(sim.root, pki: sim.pki)
         var rootfs = [UInt8](repeating: 0, count: 2 << 20 + 333)
@@ -84,6 +84,12 @@ struct SwuRelease {
         try FileManager.default.createDirectory(atPath: tree + "/bin", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: tree + "/VERSION", contents: Data("\(version)\n".utf8))
         FileManager.default.createFile(atPath: tree + "/bin/run", contents: Data("#!/bin/sh\necho \(version)\n".utf8))
+        if let selftestStatus {
+            FileManager.default.createFile(
+                atPath: tree + "/bin/selftest",
+                contents: Data("#!/bin/sh\necho selftest \(version)\nexit \(selftestStatus)\n".utf8),
+                attributes: [.posixPermissions: 0o755])
+        }
         try builder.tar("apps.tar", of: tree)
         rootfsSha = builder.sha256(try builder.zstd("rootfs.img"))
         appsSha = builder.sha256(try builder.zstd("apps.tar"))
