@@ -104,3 +104,58 @@ import Testing
         #expect(result.stderr.contains("after 2 attempts"), "\(result.stderr)")
     }
 }
+
+/// `install --wait-health`: one command until the update is settled, across the reboot.
+@Suite struct WaitHealthTests {
+    /// Runs `install --wait-health` in the background, plays the reboot it asks for, and
+    /// returns its exit status and output.
+    func installAndReboot(_ sim: SimulatedDeviceFixture, _ bundle: String, reboots: Int) throws -> (Int32, String) {
+        let output = sim.root + "/wait-\(UUID().uuidString.prefix(6)).out"
+        FileManager.default.createFile(atPath: output, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["install", bundle, "--wait-health", "--wait-timeout", "60", "--quiet"]
+        process.environment = ProcessInfo.processInfo.environment.merging(sim.environment) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: output)
+        process.standardError = process.standardOutput
+        let requestsBefore = rebootRequests(sim)
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while rebootRequests(sim) == requestsBefore && process.isRunning && Date() < deadline { usleep(50_000) }
+        for _ in 0..<reboots { _ = try sim.twinslot("sim", "reboot", sim.device) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+
+    func rebootRequests(_ sim: SimulatedDeviceFixture) -> Int {
+        ((try? String(contentsOfFile: sim.device + "/reboot-requests", encoding: .utf8)) ?? "").split(separator: "\n")
+            .count
+    }
+
+    @Test func waitsThroughTheRebootUntilCommitted() throws {
+        let sim = try SimulatedDeviceFixture("wait-commit")
+        let v2 = try sim.bundle("2.0", securityVersion: 2, seed: 2)
+        let (status, output) = try installAndReboot(sim, v2, reboots: 1)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("2.0 was committed"), "\(output)")
+        // Run again (a Job's pod after the node rebooted): nothing is installed twice.
+        let again = try sim.twinslot("install", v2, "--wait-health")
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("committed"))
+        #expect(rebootRequests(sim) == 1)
+    }
+
+    @Test func aRollbackExitsWithTheHealthCodeAndIsNotRetried() throws {
+        let sim = try SimulatedDeviceFixture("wait-rollback")
+        let bad = try sim.bundle("3.0", securityVersion: 3, seed: 3, failingSelftest: true)
+        // The trial fails its health check: the boot service rolls back and asks for a reboot.
+        let (status, output) = try installAndReboot(sim, bad, reboots: 2)
+        #expect(status == 16, "\(output)")
+        #expect(output.contains("rolled-back"), "\(output)")
+        #expect(try sim.status()["booted"] as? String == "A")
+        let requests = rebootRequests(sim)
+        let again = try sim.twinslot("install", bad, "--wait-health")
+        #expect(again.status == 16, "\(again.stdout) \(again.stderr)")
+        #expect(rebootRequests(sim) == requests, "a rolled-back version is not installed again")
+    }
+}
