@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -81,7 +86,7 @@ public struct BundleWriter {
                     sha256: digest.sha256, compressedSize: digest.compressedSize,
                     compressedSha256: digest.compressedSha256))
         }
-        let timestamp = ISO8601DateFormatter().string(from: created)
+        let timestamp = created.formatted(.iso8601)
         let manifest = Manifest(
             compatible: compatible, version: version, securityVersion: securityVersion, created: timestamp,
             description: description, images: entries)
