@@ -55,7 +55,7 @@ func jsonText(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     return String(decoding: try! encoder.encode(value), as: UTF8.self)
 }
 
@@ -63,7 +63,7 @@ func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     let data = try! encoder.encode(value)
     print(String(decoding: data, as: UTF8.self))
 }
@@ -106,7 +106,7 @@ func printJSONLine(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     let data = try! encoder.encode(value)
     writeUnbuffered(String(decoding: data, as: UTF8.self) + "\n", to: STDOUT_FILENO)
 }

@@ -62,7 +62,7 @@ struct StatusCommand: ParsableCommand {
                 print()
                 var line = "last operation: \(last.outcome.rawValue)"
                 if let version = last.version { line += " (\(version))" }
-                line += " at \(last.finished.formatted(.iso8601))"
+                line += " at \(iso8601(last.finished))"
                 print(line)
                 if let reason = last.reason { print("  \(reason)") }
             }

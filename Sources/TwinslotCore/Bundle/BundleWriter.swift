@@ -86,7 +86,7 @@ public struct BundleWriter {
                     sha256: digest.sha256, compressedSize: digest.compressedSize,
                     compressedSha256: digest.compressedSha256))
         }
-        let timestamp = created.formatted(.iso8601)
+        let timestamp = iso8601(created)
         let manifest = Manifest(
             compatible: compatible, version: version, securityVersion: securityVersion, created: timestamp,
             description: description, images: entries)

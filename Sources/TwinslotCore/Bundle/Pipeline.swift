@@ -53,8 +53,8 @@ public struct ImageDigest: Sendable, Equatable {
 /// decompresses it; the second thread hashes the compressed and the decompressed bytes and hands
 /// the latter to the sink. Memory is `bufferCount × bufferSize`, whatever the image size.
 final class ImagePipeline: @unchecked Sendable {
-    static let bufferSize = 1 << 20
-    static let bufferCount = 6
+    static let bufferSize = 128 << 10
+    static let bufferCount = 8
 
     enum Message {
         case compressed(PipelineBuffer)

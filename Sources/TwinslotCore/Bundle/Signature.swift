@@ -323,6 +323,6 @@ enum OpenSSL {
         var time = tm()
         guard let asn1 = X509_get0_notAfter(cert), ASN1_TIME_to_tm(asn1, &time) == 1 else { return "?" }
         let date = Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
-        return date.formatted(.iso8601)
+        return iso8601(date)
     }
 }

@@ -22,7 +22,7 @@ public struct TarEntry: Sendable, Equatable {
 /// Reads a tar archive front to back from a `ByteSource` with libarchive, one member at a time.
 /// Only tar formats are enabled and no decompression filter: a bundle is a plain tar.
 public final class TarStreamReader {
-    public static let blockSize = 1 << 20
+    public static let blockSize = 256 << 10
 
     private let archive: OpaquePointer
     private let source: any ByteSource
