@@ -54,7 +54,7 @@ public struct ImageDigest: Sendable, Equatable {
 /// the latter to the sink. Memory is `bufferCount × bufferSize`, whatever the image size.
 final class ImagePipeline: @unchecked Sendable {
     static let bufferSize = 128 << 10
-    static let bufferCount = 8
+    static let bufferCount = 6
 
     enum Message {
         case compressed(PipelineBuffer)
