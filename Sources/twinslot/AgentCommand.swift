@@ -1,8 +1,12 @@
 import ArgumentParser
-import Foundation
 import Logging
+import SystemPackage
 import TwinslotCore
 import TwinslotFleet
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct AgentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,10 +64,11 @@ struct AgentCommand: ParsableCommand {
             let keyring = try Keyring(contentsOf: device.config.keyring)
             var token: String?
             if let tokenFile {
-                guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                guard let bytes = try? PosixStorage().readFile(FilePath(tokenFile)) else {
                     throw FleetError.invalidRequest("cannot read the token file \(tokenFile)")
                 }
-                token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                token = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(
+                    String.init)
             }
             let client = try DDIClient(
                 server: server, tenant: tenant, controllerID: controllerId, token: token, options: transport.httpOptions
@@ -93,7 +98,7 @@ struct AgentCommand: ParsableCommand {
                     logger.warning(
                         "poll cycle failed; retrying", metadata: ["error": "\(error)", "in_seconds": "\(Int(pause))"])
                 }
-                Thread.sleep(forTimeInterval: pause)
+                usleep(UInt32(min(pause, 3600) * 1_000_000))
             }
         }
     }

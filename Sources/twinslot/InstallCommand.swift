@@ -1,7 +1,12 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
 import TwinslotFleet
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct InstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,9 +105,8 @@ struct InstallCommand: ParsableCommand {
                 print("installed \(outcome.version) into group \(outcome.target.rawValue):")
                 for step in outcome.steps {
                     print(
-                        String(
-                            format: "  %@ -> %@  %@ in %.2f s, read back OK", step.slotClass, step.slot,
-                            formatBytes(step.size), step.seconds ?? 0))
+                        "  \(step.slotClass) -> \(step.slot)  \(formatBytes(step.size)) in "
+                            + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK")
                 }
                 if let download, download.resumes > 0 {
                     print(

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Waits for the boot service to decide an installed operation (commit or roll back), by
 /// reading the journal: what `install --wait-health` needs to run until the update is settled.
@@ -31,7 +33,7 @@ public struct DecisionWaiter {
             guard ContinuousClock.now < deadline else {
                 throw WaitError.undecided(operationID: operationID, seconds: Int(timeout.components.seconds))
             }
-            Thread.sleep(forTimeInterval: 0.2)
+            usleep(200_000)
         }
     }
 }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The device's state, derived by replaying the journal: what each slot holds, which group is
 /// the primary, the operation in progress and the last one finished. Never stored on its own

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What an install starts with: enough to tell, after any crash, what was being installed where.
 public struct BeginRecord: Codable, Sendable, Equatable {

@@ -54,12 +54,13 @@ public final class HTTPByteSource: ByteSource {
     static func redacted(_ url: String) -> String {
         var text = Substring(url)
         if let query = text.firstIndex(of: "?") { text = text[..<query] }
-        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
-            !text[scheme.upperBound..<at].contains("/")
-        {
-            text = text[..<scheme.upperBound] + text[text.index(after: at)...]
+        let parts = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        // scheme: "" authority path…: drop "user:password@" from the authority.
+        guard parts.count >= 3, parts[0].hasSuffix(":"), parts[1].isEmpty, let at = parts[2].lastIndex(of: "@") else {
+            return String(text)
         }
-        return String(text)
+        let authority = parts[2][parts[2].index(after: at)...]
+        return ([parts[0], "", authority] + parts.dropFirst(3)).joined(separator: "/")
     }
 
     /// Bytes handed to the reader so far, counted from the start of the resource.
