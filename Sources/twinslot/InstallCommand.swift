@@ -66,6 +66,8 @@ struct InstallCommand: ParsableCommand {
         var bytesReceived: UInt64
         var bytesRefetched: UInt64
         var resumes: Int
+        /// The bundle offset this install continued an interrupted one from (nil: the start).
+        var resumedFrom: UInt64?
     }
 
     func run() throws {
@@ -80,7 +82,10 @@ struct InstallCommand: ParsableCommand {
             let source = try openBundle(bundle, transport: transport)
             let outcome = try installer.install(from: source, dryRun: dryRun, progress: progress)
             let download = (source as? HTTPByteSource).map {
-                Download(bytesReceived: $0.bytesReceived, bytesRefetched: $0.bytesRefetched, resumes: $0.resumes)
+                Download(
+                    bytesReceived: $0.totalBytesReceived, bytesRefetched: $0.totalBytesRefetched,
+                    resumes: $0.totalResumes,
+                    resumedFrom: outcome.resumedFromOffset)
             }
             if json {
                 printJSONLine(

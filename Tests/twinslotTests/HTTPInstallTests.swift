@@ -159,3 +159,86 @@ import Testing
         #expect(rebootRequests(sim) == requests, "a rolled-back version is not installed again")
     }
 }
+
+/// An install killed mid-bundle continues, at the next run, from the journal's last durable
+/// offset: the images already in their slots are read back and hashed, not fetched again.
+@Suite(.serialized) struct ResumeAfterKillTests {
+    /// Runs `install` until it has staged the first image and begun the second, then kills it
+    /// with SIGKILL (nothing of the second image is in its slot yet).
+    func killAfterFirstImage(_ sim: SimulatedDeviceFixture, _ location: String) throws {
+        let process = try KillTests.start(
+            ["install", location, "--quiet"],
+            environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "IMAGE-STARTED#2"]) { $1 })
+        let deadline = Date().addingTimeInterval(60)
+        while !KillTests.isStopped(process.processIdentifier) && process.isRunning && Date() < deadline {
+            usleep(20_000)
+        }
+        try #require(KillTests.isStopped(process.processIdentifier), "the install did not reach the second image")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func install(_ sim: SimulatedDeviceFixture, _ location: String) throws -> [String: Any] {
+        let result = try sim.twinslot("install", location, "--json")
+        try #require(result.status == 0, "\(result.stderr)")
+        let line = try #require(result.stdout.split(separator: "\n").last)
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    @Test func aKilledDownloadContinuesFromTheLastDurableOffset() throws {
+        let sim = try SimulatedDeviceFixture("resume-http")
+        let bundle = try sim.bundle("2.0", securityVersion: 2, seed: 2, incompressible: true)
+        let www = sim.root + "/www"
+        try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bundle, toPath: www + "/v2.tsb")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: bundle)[.size] as? Int)
+        let nginx = try NginxServer(serving: www)
+        try killAfterFirstImage(sim, nginx.url + "/v2.tsb")
+
+        let report = try install(sim, nginx.url + "/v2.tsb")
+        #expect(report["outcome"] as? String == "staged")
+        let download = try #require(report["download"] as? [String: Any])
+        let resumedFrom = try #require(download["resumed_from"] as? Int, "\(report)")
+        // The rootfs image (3 MiB of incompressible bytes) came first and was not fetched again.
+        #expect(resumedFrom > 3 << 20 && resumedFrom < size)
+        let received = try #require(download["bytes_received"] as? Int)
+        // The manifest and signature from the start, read-ahead, then the rest from the offset.
+        #expect(received < size - (3 << 20) + (1 << 20), "received \(received) of \(size)")
+        let log = try String(contentsOfFile: nginx.accessLog, encoding: .utf8)
+        #expect(log.contains("\"bytes=\(resumedFrom)-\""), "\(log)")
+
+        // The resumed install is a whole one: the device boots it and commits.
+        #expect(try sim.twinslot("sim", "reboot", sim.device).status == 0)
+        #expect(sim.group("B", in: try sim.status())["version"] as? String == "2.0")
+        #expect(try sim.status()["primary"] as? String == "B")
+    }
+
+    @Test func aSlotChangedSinceTheKillIsWrittenAgain() throws {
+        let sim = try SimulatedDeviceFixture("resume-tampered")
+        let bundle = try sim.bundle("2.0", securityVersion: 2, seed: 2, incompressible: true)
+        try killAfterFirstImage(sim, bundle)
+        // Someone wrote into the staged rootfs slot: it no longer holds the signed image.
+        let handle = try #require(FileHandle(forUpdatingAtPath: sim.device + "/slots/rootfs-b.img"))
+        try handle.seek(toOffset: 1000)
+        handle.write(Data([1, 2, 3, 4]))
+        try handle.close()
+        let report = try install(sim, bundle)
+        #expect(report["outcome"] as? String == "staged")
+        #expect(report["download"] == nil || report["download"] is NSNull)
+        #expect(try sim.twinslot("sim", "reboot", sim.device).status == 0)
+        #expect(try sim.status()["primary"] as? String == "B")
+    }
+
+    @Test func aLocalBundleResumesToo() throws {
+        let sim = try SimulatedDeviceFixture("resume-file")
+        let bundle = try sim.bundle("2.0", securityVersion: 2, seed: 2, incompressible: true)
+        try killAfterFirstImage(sim, bundle)
+        let result = try sim.twinslot("install", bundle)
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try sim.status()
+        let phases = ((status["last_report"] as? [String: Any])?["phases"] as? [[String: Any]]) ?? []
+        #expect(phases.contains { ($0["name"] as? String)?.hasPrefix("resume at byte") == true }, "\(phases)")
+        #expect(try sim.twinslot("sim", "reboot", sim.device).status == 0)
+        #expect(try sim.status()["primary"] as? String == "B")
+    }
+}

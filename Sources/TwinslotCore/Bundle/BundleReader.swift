@@ -15,8 +15,8 @@ public struct VerifiedManifest: Sendable {
 /// through the decode/hash pipeline into a sink. Nothing of an image reaches a sink before the
 /// manifest's signature verified, and every member is checked against the manifest.
 public final class BundleReader {
-    private let tar: TarStreamReader
-    private let source: any ByteSource
+    private var tar: TarStreamReader
+    private var source: any ByteSource
     private var verified: VerifiedManifest?
     private var nextImageIndex = 0
     private var seenNames: Set<String> = []
@@ -157,7 +157,31 @@ public final class BundleReader {
             throw BundleError.memberSizeMismatch(member: entry.name, declared: image.compressedSize, actual: entry.size)
         }
         nextImageIndex += 1
+        currentImageOffset = tar.lastHeaderOffset
         return image
+    }
+
+    /// The verified manifest's hash, once read.
+    public var bundleHash: String? { verified?.bundleHash }
+
+    /// Where the member of the image `nextImage` returned last starts in the bundle.
+    public private(set) var currentImageOffset: UInt64?
+
+    /// Continues at image `index` whose member header starts at `offset`, reading from
+    /// `source` (which starts there): the images before it are in their slots already. The
+    /// manifest read and verified from the start of the bundle still governs every member.
+    public func resume(at offset: UInt64, imageIndex index: Int, source newSource: any ByteSource) throws {
+        guard let verified, index < verified.manifest.images.count else {
+            preconditionFailure("readManifest must come first")
+        }
+        source = newSource
+        do {
+            tar = try TarStreamReader(source: newSource, baseOffset: offset)
+        } catch {
+            throw Self.classify(error, member: nil, bytesRead: 0, source: newSource.name)
+        }
+        for image in verified.manifest.images[..<index] { seenNames.insert(image.member) }
+        nextImageIndex = index
     }
 
     /// Streams the current image into `sink` (nil: hash only) and checks its sizes and hashes.

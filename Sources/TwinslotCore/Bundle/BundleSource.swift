@@ -77,6 +77,9 @@ final class PeekingByteSource: ByteSource {
         return buffered
     }
 
+    func finish() throws { try inner.finish() }
+    func reopen(at offset: UInt64) throws -> (any ByteSource)? { try inner.reopen(at: offset) }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if !buffered.isEmpty {
             let n = min(buffer.count, buffered.count)

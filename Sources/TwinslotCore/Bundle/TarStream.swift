@@ -39,8 +39,15 @@ public final class TarStreamReader {
     /// Bytes handed to libarchive so far.
     public private(set) var bytesRead: UInt64 = 0
     private var opened = false
+    /// Where in the whole bundle this reader's first byte is (a resumed install starts later).
+    public let baseOffset: UInt64
 
-    public init(source: any ByteSource, format: Format = .tar) throws {
+    /// The offset in the whole bundle of the last member header read: where a resumed
+    /// install can start a new reader.
+    public var lastHeaderOffset: UInt64 { baseOffset + UInt64(max(0, archive_read_header_position(archive))) }
+
+    public init(source: any ByteSource, format: Format = .tar, baseOffset: UInt64 = 0) throws {
+        self.baseOffset = baseOffset
         guard let archive = archive_read_new() else { fatalError("archive_read_new: out of memory") }
         self.archive = archive
         self.source = source

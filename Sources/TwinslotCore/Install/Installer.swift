@@ -41,6 +41,8 @@ public struct InstallOutcome: Sendable {
     public var flipSeconds: Double?
     /// The journal's id for the operation (nil when nothing was written).
     public var operationID: String?
+    /// Where in the bundle this install continued an interrupted one (nil: from the start).
+    public var resumedFromOffset: UInt64?
 }
 
 /// Installs a bundle into the inactive slot group, following the order of durable writes that
@@ -110,6 +112,8 @@ public struct Installer {
             source,
             swu: SwuTarget(compatible: device.config.compatible, group: target, slotClasses: device.config.slotClasses))
         let verified = try report.phase("verify") { try reader.readManifest(keyring: keyring) }
+        // Read before BEGIN, which clears it.
+        let resumePoint = journal.state.resumePoint
         let manifest = verified.manifest
         report.version = manifest.version
         report.bundleHash = verified.bundleHash
@@ -173,7 +177,24 @@ public struct Installer {
             try journal.append(.targetDisabled(target))
             var steps: [InstallOutcome.Step] = []
             var lastReadBack = Date()
+            var finishing = source
+            var resumedFrom: UInt64?
+            if let point = resumePoint, let native = reader as? BundleReader,
+                let resumed = try resume(point, native, verified.manifest, target: target, source: source)
+            {
+                for image in resumed.images {
+                    try journal.append(
+                        .staged(slotClass: image.slotClass, group: target, sha256: image.sha256, size: image.size))
+                    steps.append(plan.first { $0.slotClass == image.slotClass }!)
+                }
+                finishing = resumed.source
+                resumedFrom = point.offset
+                report.phases.append(.init(name: "resume at byte \(point.offset)", started: Date(), seconds: 0))
+            }
             while let image = try reader.nextImage() {
+                if let offset = (reader as? BundleReader)?.currentImageOffset {
+                    try journal.append(.imageStarted(slotClass: image.slotClass, offset: offset))
+                }
                 let start = Date()
                 let tracker = ProgressTracker(slotClass: image.slotClass, total: image.size, report: progress)
                 let slot = device.config.slotClass(named: image.slotClass)!
@@ -211,7 +232,7 @@ public struct Installer {
                 tracker.done()
             }
             report.slots = steps
-            try source.finish()
+            try finishing.finish()
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
             let flip = Date().timeIntervalSince(lastReadBack)
@@ -220,6 +241,7 @@ public struct Installer {
             if let failure = hookFailures?.first { report.error = "post-install hook \(failure)" }
             var staged = outcome(.staged, steps, flip: flip)
             staged.operationID = operationID
+            staged.resumedFromOffset = resumedFrom
             return staged
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
@@ -229,6 +251,31 @@ public struct Installer {
             try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
             throw error
         }
+    }
+
+    /// Continues an interrupted install of the same bundle into the same group: the images
+    /// before the resume point must be raw slots that still hold exactly the signed image (read
+    /// back and hashed again now), and the source must be able to start at the resume offset.
+    /// Nil: start over.
+    private func resume(
+        _ point: DeviceState.ResumePoint, _ reader: BundleReader, _ manifest: Manifest, target: SlotLetter,
+        source: any ByteSource
+    ) throws -> (images: [Manifest.Image], source: any ByteSource)? {
+        guard point.target == target, point.bundleHash == reader.bundleHash,
+            let index = manifest.images.firstIndex(where: { $0.slotClass == point.slotClass }), index > 0
+        else { return nil }
+        let done = Array(manifest.images[..<index])
+        for image in done {
+            guard point.staged[image.slotClass] == image.sha256,
+                let slot = device.config.slotClass(named: image.slotClass), slot.type == .raw,
+                let held = try? RawSlotWriter.hashSlot(
+                    storage: device.storage, path: FilePath(slot.path(for: target)), size: image.size),
+                held == image.sha256
+            else { return nil }
+        }
+        guard let reopened = try source.reopen(at: point.offset) else { return nil }
+        try reader.resume(at: point.offset, imageIndex: index, source: reopened)
+        return (done, reopened)
     }
 
     /// The most an image of undeclared size may decode to in `slot`: a block device's size, or

@@ -95,6 +95,16 @@ public struct DeviceState: Codable, Sendable, Equatable {
         public var finished: Date
     }
 
+    /// Where an install of `bundleHash` into `target` that did not finish can continue: the
+    /// images staged before it (class → SHA-256) and the bundle offset of the next image.
+    public struct ResumePoint: Codable, Sendable, Equatable {
+        public var bundleHash: String
+        public var target: SlotLetter
+        public var staged: [String: String]
+        public var slotClass: String
+        public var offset: UInt64
+    }
+
     public struct Counters: Codable, Sendable, Equatable {
         public var installs: UInt64 = 0
         public var commits: UInt64 = 0
@@ -110,6 +120,9 @@ public struct DeviceState: Codable, Sendable, Equatable {
     public var installedSecurityVersion: UInt64 = 0
     public var operation: Operation?
     public var last: FinishedOperation?
+    /// Set by IMAGE-STARTED; kept when the install fails or is abandoned; cleared by the next
+    /// BEGIN (which has read it) and by FLIPPED.
+    public var resumePoint: ResumePoint?
     public var counters = Counters()
     public var lastSequence: UInt64 = 0
 
@@ -140,6 +153,7 @@ public struct DeviceState: Codable, Sendable, Equatable {
         switch entry.record {
         case .begin(let begin):
             counters.installs += 1
+            resumePoint = nil
             operation = Operation(
                 id: begin.operationID, bundleHash: begin.bundleHash, version: begin.version,
                 securityVersion: begin.securityVersion, source: begin.source, target: begin.target,
@@ -154,11 +168,20 @@ public struct DeviceState: Codable, Sendable, Equatable {
             if primary == begin.target { primary = nil }
         case .targetDisabled:
             operation?.phase = .targetDisabled
+        case .imageStarted(let slotClass, let offset):
+            if let operation {
+                var staged: [String: String] = [:]
+                for name in operation.staged { staged[name] = group(operation.target).slots[name]?.sha256 }
+                resumePoint = ResumePoint(
+                    bundleHash: operation.bundleHash, target: operation.target, staged: staged, slotClass: slotClass,
+                    offset: offset)
+            }
         case .staged(let slotClass, let group, let sha256, let size):
             operation?.phase = .staging
             operation?.staged.append(slotClass)
             updateGroup(group) { $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size) }
         case .flipped(let group):
+            resumePoint = nil
             operation?.phase = .flipped
             operation?.flippedAt = entry.time
             setStatus(group, .trial)

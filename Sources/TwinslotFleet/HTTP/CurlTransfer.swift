@@ -13,6 +13,10 @@ final class CurlTransfer {
     private(set) var responseHeaders: [String: String] = [:]
     /// Set by a body callback that refused the response; curl then ends with a write error.
     private(set) var refusal: (any Error)?
+    /// Asked before each piece of the body: true holds the transfer (curl keeps the piece and
+    /// hands it over again after `resume()`), so a slow reader bounds what is buffered.
+    var shouldPause: () -> Bool = { false }
+    private(set) var paused = false
     /// Receives each piece of the body; a returned error ends the transfer with that error.
     var onBody: (CurlTransfer, UnsafeRawBufferPointer) -> (any Error)? = { _, _ in nil }
 
@@ -91,6 +95,17 @@ final class CurlTransfer {
         return pointer.map { String(cString: $0) } ?? ""
     }
 
+    func resume() {
+        guard paused else { return }
+        paused = false
+        curl_easy_pause(handle, CURLPAUSE_CONT)
+    }
+
+    fileprivate func pauseRequested() -> Bool {
+        if shouldPause() { paused = true }
+        return paused
+    }
+
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if let error = onBody(self, bytes) {
             refusal = error
@@ -129,6 +144,7 @@ private func curlBodyCallback(
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    if transfer.pauseRequested() { return Int(CURL_WRITEFUNC_PAUSE) }
     return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 

@@ -63,13 +63,33 @@ public final class HTTPByteSource: ByteSource {
         return ([parts[0], "", authority] + parts.dropFirst(3)).joined(separator: "/")
     }
 
+    public func reopen(at offset: UInt64) throws -> (any ByteSource)? {
+        // Drop this transfer: nothing more is read from here.
+        multi.detach()
+        transfer = nil
+        let reopened = try HTTPByteSource(url: url, options: options, startOffset: offset, validator: validator)
+        continuation = reopened
+        return reopened
+    }
+
+    /// The source that took over from this one (a resumed install): its counts are added.
+    public private(set) var continuation: HTTPByteSource?
+    /// Every byte received for this install, by this source and the ones that took over.
+    public var totalBytesReceived: UInt64 { bytesReceived + (continuation?.totalBytesReceived ?? 0) }
+    public var totalResumes: Int { resumes + (continuation?.totalResumes ?? 0) }
+    public var totalBytesRefetched: UInt64 { bytesRefetched + (continuation?.totalBytesRefetched ?? 0) }
+
     /// Bytes handed to the reader so far, counted from the start of the resource.
     public var offset: UInt64 { position - UInt64(queue.count) }
+
+    /// At most this much is received ahead of the reader; the transfer waits past it.
+    static let readAhead = 512 << 10
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             if queue.count > 0 { return queue.take(into: buffer) }
             if ended { return 0 }
+            transfer?.resume()
             try pump()
         }
     }
@@ -107,6 +127,7 @@ public final class HTTPByteSource: ByteSource {
         let next = try CurlTransfer(url: url, options: options)
         let requested = position
         next.requestRange(from: requested, validator: validator)
+        next.shouldPause = { [unowned self] in self.queue.count >= Self.readAhead }
         var first = true
         next.onBody = { [unowned self] transfer, bytes in
             if first {
