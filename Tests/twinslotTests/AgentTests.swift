@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `twinslot agent` against a real hawkBit-compatible server (goosebit on 127.0.0.1) and a
 /// simulated device: the whole fleet story, one poll cycle at a time (`--once`).
 @Suite(.serialized) struct AgentTests {
@@ -140,6 +144,39 @@ import Testing
         // The bytes relayed (headers aside) are the artifact once, not more.
         let relayed = downloads.map(\.relayed).reduce(0, +)
         #expect(relayed < size + 3 * 1024, "relayed \(relayed) for an artifact of \(size)")
+    }
+
+    @Test func aKilledAgentResumesTheDownloadFromTheJournal() throws {
+        let server = try GoosebitServer()
+        defer { try? server.stop() }
+        let swu = try release("2.0.0", securityVersion: 2, seed: 2)
+        let software = try server.upload(path: swu)
+        let port = Int(server.url.split(separator: ":").last!)!
+        let proxy = try DroppingProxy(upstreamPort: port, dropAfter: 1 << 40, drops: 0)
+        _ = try cycle(proxy.url)
+        try server.assign(device: controller, software: software)
+        // Killed after the first image is staged and the second begun.
+        let process = try KillTests.start(
+            ["agent", "--server", proxy.url, "--controller-id", controller, "--once"],
+            environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "IMAGE-STARTED#2"]) { $1 })
+        let deadline = Date().addingTimeInterval(60)
+        while !KillTests.isStopped(process.processIdentifier) && process.isRunning && Date() < deadline {
+            usleep(20_000)
+        }
+        try #require(KillTests.isStopped(process.processIdentifier), "the agent did not reach the second image")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let installed = try cycle(proxy.url)
+        #expect(installed["result"] as? String == "installed", "\(installed)")
+        let downloads = try proxy.connections().filter { $0.request.contains("/download") }
+        let ranged = downloads.compactMap(\.range)
+        #expect(ranged.count == 1, "\(downloads)")
+        let first = Int(ranged.first?.dropFirst("bytes=".count).dropLast() ?? "") ?? 0
+        #expect(first > 1000, "resumed at the second image's member, not at the start: \(ranged)")
+        #expect(try sim.twinslot("sim", "reboot", sim.device).status == 0)
+        #expect(try cycle(proxy.url)["success"] as? Bool == true)
+        #expect(try server.device(controller).swVersion == "2.0.0")
     }
 
     @Test func aServerThatIsDownNeverStopsTheDeviceFromCommitting() throws {

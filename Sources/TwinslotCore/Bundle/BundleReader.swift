@@ -167,12 +167,14 @@ public final class BundleReader {
     /// Where the member of the image `nextImage` returned last starts in the bundle.
     public private(set) var currentImageOffset: UInt64?
 
-    /// Continues at image `index` whose member header starts at `offset`, reading from
-    /// `source` (which starts there): the images before it are in their slots already. The
-    /// manifest read and verified from the start of the bundle still governs every member.
-    public func resume(at offset: UInt64, imageIndex index: Int, source newSource: any ByteSource) throws {
-        guard let verified, index < verified.manifest.images.count else {
-            preconditionFailure("readManifest must come first")
+    /// The manifest read and verified from the start of the bundle still governs every member
+    /// read after the resume. The images skipped must be exactly those before the offset.
+    public func resume(at offset: UInt64, skipping: Set<String>, source newSource: any ByteSource) throws -> Bool {
+        guard let verified else { preconditionFailure("readManifest must come first") }
+        let images = verified.manifest.images
+        let index = skipping.count
+        guard index > 0, index < images.count, Set(images[..<index].map(\.slotClass)) == skipping else {
+            return false
         }
         source = newSource
         do {
@@ -180,8 +182,9 @@ public final class BundleReader {
         } catch {
             throw Self.classify(error, member: nil, bytesRead: 0, source: newSource.name)
         }
-        for image in verified.manifest.images[..<index] { seenNames.insert(image.member) }
+        for image in images[..<index] { seenNames.insert(image.member) }
         nextImageIndex = index
+        return true
     }
 
     /// Streams the current image into `sink` (nil: hash only) and checks its sizes and hashes.

@@ -179,20 +179,24 @@ public struct Installer {
             var lastReadBack = Date()
             var finishing = source
             var resumedFrom: UInt64?
-            if let point = resumePoint, let native = reader as? BundleReader,
-                let resumed = try resume(point, native, verified.manifest, target: target, source: source)
+            if let point = resumePoint, let resumable = reader as? any ResumableBundleSource,
+                let resumed = try resume(point, resumable, verified, target: target, source: source)
             {
-                for image in resumed.images {
+                for image in manifest.images where point.staged[image.slotClass] != nil {
+                    let done = point.staged[image.slotClass]!
                     try journal.append(
-                        .staged(slotClass: image.slotClass, group: target, sha256: image.sha256, size: image.size))
-                    steps.append(plan.first { $0.slotClass == image.slotClass }!)
+                        .staged(slotClass: image.slotClass, group: target, sha256: done.sha256, size: done.size))
+                    var step = plan.first { $0.slotClass == image.slotClass }!
+                    step.size = done.size
+                    step.sha256 = done.sha256
+                    steps.append(step)
                 }
-                finishing = resumed.source
+                finishing = resumed
                 resumedFrom = point.offset
                 report.phases.append(.init(name: "resume at byte \(point.offset)", started: Date(), seconds: 0))
             }
             while let image = try reader.nextImage() {
-                if let offset = (reader as? BundleReader)?.currentImageOffset {
+                if let offset = (reader as? any ResumableBundleSource)?.currentImageOffset {
                     try journal.append(.imageStarted(slotClass: image.slotClass, offset: offset))
                 }
                 let start = Date()
@@ -254,28 +258,25 @@ public struct Installer {
     }
 
     /// Continues an interrupted install of the same bundle into the same group: the images
-    /// before the resume point must be raw slots that still hold exactly the signed image (read
-    /// back and hashed again now), and the source must be able to start at the resume offset.
-    /// Nil: start over.
+    /// staged before the resume point must be raw slots that still hold exactly what was
+    /// verified then (read back and hashed again now), and the source must be able to start at
+    /// the resume offset. Nil: start over.
     private func resume(
-        _ point: DeviceState.ResumePoint, _ reader: BundleReader, _ manifest: Manifest, target: SlotLetter,
-        source: any ByteSource
-    ) throws -> (images: [Manifest.Image], source: any ByteSource)? {
-        guard point.target == target, point.bundleHash == reader.bundleHash,
-            let index = manifest.images.firstIndex(where: { $0.slotClass == point.slotClass }), index > 0
-        else { return nil }
-        let done = Array(manifest.images[..<index])
-        for image in done {
-            guard point.staged[image.slotClass] == image.sha256,
-                let slot = device.config.slotClass(named: image.slotClass), slot.type == .raw,
+        _ point: DeviceState.ResumePoint, _ reader: any ResumableBundleSource, _ verified: VerifiedManifest,
+        target: SlotLetter, source: any ByteSource
+    ) throws -> (any ByteSource)? {
+        guard point.target == target, point.bundleHash == verified.bundleHash, !point.staged.isEmpty else { return nil }
+        for (name, done) in point.staged {
+            guard let slot = device.config.slotClass(named: name), slot.type == .raw,
                 let held = try? RawSlotWriter.hashSlot(
-                    storage: device.storage, path: FilePath(slot.path(for: target)), size: image.size),
-                held == image.sha256
+                    storage: device.storage, path: FilePath(slot.path(for: target)), size: done.size),
+                held == done.sha256
             else { return nil }
         }
-        guard let reopened = try source.reopen(at: point.offset) else { return nil }
-        try reader.resume(at: point.offset, imageIndex: index, source: reopened)
-        return (done, reopened)
+        guard let reopened = try source.reopen(at: point.offset),
+            try reader.resume(at: point.offset, skipping: Set(point.staged.keys), source: reopened)
+        else { return nil }
+        return reopened
     }
 
     /// The most an image of undeclared size may decode to in `slot`: a block device's size, or

@@ -98,9 +98,14 @@ public struct DeviceState: Codable, Sendable, Equatable {
     /// Where an install of `bundleHash` into `target` that did not finish can continue: the
     /// images staged before it (class → SHA-256) and the bundle offset of the next image.
     public struct ResumePoint: Codable, Sendable, Equatable {
+        /// An image in its slot, read back and verified when it was STAGED.
+        public struct StagedImage: Codable, Sendable, Equatable {
+            public var sha256: String
+            public var size: UInt64
+        }
         public var bundleHash: String
         public var target: SlotLetter
-        public var staged: [String: String]
+        public var staged: [String: StagedImage]
         public var slotClass: String
         public var offset: UInt64
     }
@@ -170,8 +175,14 @@ public struct DeviceState: Codable, Sendable, Equatable {
             operation?.phase = .targetDisabled
         case .imageStarted(let slotClass, let offset):
             if let operation {
-                var staged: [String: String] = [:]
-                for name in operation.staged { staged[name] = group(operation.target).slots[name]?.sha256 }
+                var staged: [String: ResumePoint.StagedImage] = [:]
+                for name in operation.staged {
+                    if let record = group(operation.target).slots[name], let sha256 = record.sha256,
+                        let size = record.size
+                    {
+                        staged[name] = .init(sha256: sha256, size: size)
+                    }
+                }
                 resumePoint = ResumePoint(
                     bundleHash: operation.bundleHash, target: operation.target, staged: staged, slotClass: slotClass,
                     offset: offset)

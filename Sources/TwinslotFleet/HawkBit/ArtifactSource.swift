@@ -32,6 +32,10 @@ public final class ArtifactSource: ByteSource {
         return read
     }
 
+    /// A resumed install skips bytes: the whole-artifact size and digests cannot be checked
+    /// then, and the signed description's per-image hashes still are.
+    public func reopen(at offset: UInt64) throws -> (any ByteSource)? { try inner.reopen(at: offset) }
+
     /// Reads what the bundle reader left (tar padding), then compares size and digests.
     public func finish() throws {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
