@@ -15,6 +15,8 @@ public enum FleetError: ClassifiedError, Equatable {
     case artifactMismatch(url: String, what: String, expected: String, actual: String)
     /// The server's document is not what the DDI API describes.
     case protocolViolation(url: String, detail: String)
+    /// libcurl could not be loaded (it is loaded on first use: see Sources/CCurl/shim.h).
+    case httpUnavailable(reason: String)
     /// An option or a URL that cannot work.
     case invalidRequest(String)
 
@@ -26,6 +28,7 @@ public enum FleetError: ClassifiedError, Equatable {
         case .artifactMismatch: .badBundle
         case .protocolViolation: .network
         case .invalidRequest: .usage
+        case .httpUnavailable: .config
         }
     }
 
@@ -42,6 +45,8 @@ public enum FleetError: ClassifiedError, Equatable {
             "\(url): \(what) is \(actual), the server announced \(expected)"
         case .protocolViolation(let url, let detail): "\(url): \(detail)"
         case .invalidRequest(let detail): detail
+        case .httpUnavailable(let reason):
+            "HTTP is unavailable: libcurl (libcurl.so.4, Debian package libcurl4) could not be loaded: \(reason)"
         }
     }
 }

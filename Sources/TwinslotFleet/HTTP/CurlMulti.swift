@@ -6,25 +6,25 @@ final class CurlMulti {
     private let multi: UnsafeMutableRawPointer
     private var current: CurlTransfer?
 
-    init() {
-        CurlGlobal.initialize()
-        guard let multi = curl_multi_init() else { fatalError("curl_multi_init: out of memory") }
+    init() throws {
+        try CurlGlobal.initialize()
+        guard let multi = ts_curl_multi_init(curlAPI) else { fatalError("curl_multi_init: out of memory") }
         self.multi = multi
     }
 
     deinit {
         detach()
-        curl_multi_cleanup(multi)
+        ts_curl_multi_cleanup(curlAPI, multi)
     }
 
     func attach(_ transfer: CurlTransfer) {
         detach()
-        curl_multi_add_handle(multi, transfer.handle)
+        ts_curl_multi_add_handle(curlAPI, multi, transfer.handle)
         current = transfer
     }
 
     func detach() {
-        if let current { curl_multi_remove_handle(multi, current.handle) }
+        if let current { ts_curl_multi_remove_handle(curlAPI, multi, current.handle) }
         current = nil
     }
 
@@ -32,16 +32,16 @@ final class CurlMulti {
     /// its result once it has ended.
     func pump(timeoutMilliseconds: Int32 = 1000) -> CURLcode? {
         var running: Int32 = 0
-        curl_multi_perform(multi, &running)
+        ts_curl_multi_perform(curlAPI, multi, &running)
         if let done = finished() { return done }
-        curl_multi_poll(multi, nil, 0, timeoutMilliseconds, nil)
-        curl_multi_perform(multi, &running)
+        ts_curl_multi_poll(curlAPI, multi, timeoutMilliseconds)
+        ts_curl_multi_perform(curlAPI, multi, &running)
         return finished()
     }
 
     private func finished() -> CURLcode? {
         var queued: Int32 = 0
-        while let message = curl_multi_info_read(multi, &queued) {
+        while let message = ts_curl_multi_info_read(curlAPI, multi, &queued) {
             if message.pointee.msg == CURLMSG_DONE { return message.pointee.data.result }
         }
         return nil
@@ -63,7 +63,7 @@ enum CurlOutcome {
     case fatal(any Error)
 
     init(code: CURLcode, transfer: CurlTransfer, url: String) {
-        let message = String(cString: curl_easy_strerror(code))
+        let message = String(cString: ts_curl_easy_strerror(curlAPI, code))
         if let refusal = transfer.refusal {
             self = .fatal(refusal)
             return

@@ -21,63 +21,68 @@ final class CurlTransfer {
     var onBody: (CurlTransfer, UnsafeRawBufferPointer) -> (any Error)? = { _, _ in nil }
 
     init(url: String, options: HTTPOptions) throws {
-        CurlGlobal.initialize()
-        guard let handle = curl_easy_init() else { fatalError("curl_easy_init: out of memory") }
+        try CurlGlobal.initialize()
+        guard let handle = ts_curl_easy_init(curlAPI) else { fatalError("curl_easy_init: out of memory") }
         self.handle = handle
-        try check(ts_curl_set_string(handle, CURLOPT_URL, url), "URL \(url)")
-        _ = ts_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = ts_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 1)
-        _ = ts_curl_set_long(handle, CURLOPT_MAXREDIRS, 10)
-        _ = ts_curl_set_long(handle, CURLOPT_FAILONERROR, 1)
-        _ = ts_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeout)
-        _ = ts_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = ts_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, options.stallTimeout)
-        _ = ts_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = ts_curl_set_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        _ = ts_curl_set_string(handle, CURLOPT_USERAGENT, "twinslot")
-        if let caFile = options.caFile { try check(ts_curl_set_string(handle, CURLOPT_CAINFO, caFile), "CA file") }
-        if let certificate = options.clientCertificate {
-            try check(ts_curl_set_string(handle, CURLOPT_SSLCERT, certificate), "client certificate")
+        try check(ts_curl_set_string(curlAPI, handle, CURLOPT_URL, url), "URL \(url)")
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_NOSIGNAL, 1)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FOLLOWLOCATION, 1)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_MAXREDIRS, 10)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FAILONERROR, 1)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeout)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_LOW_SPEED_TIME, options.stallTimeout)
+        _ = ts_curl_set_string(curlAPI, handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ts_curl_set_string(curlAPI, handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        _ = ts_curl_set_string(curlAPI, handle, CURLOPT_USERAGENT, "twinslot")
+        if let caFile = options.caFile {
+            try check(ts_curl_set_string(curlAPI, handle, CURLOPT_CAINFO, caFile), "CA file")
         }
-        if let key = options.clientKey { try check(ts_curl_set_string(handle, CURLOPT_SSLKEY, key), "client key") }
+        if let certificate = options.clientCertificate {
+            try check(ts_curl_set_string(curlAPI, handle, CURLOPT_SSLCERT, certificate), "client certificate")
+        }
+        if let key = options.clientKey {
+            try check(ts_curl_set_string(curlAPI, handle, CURLOPT_SSLKEY, key), "client key")
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = ts_curl_set_callback(handle, CURLOPT_WRITEFUNCTION, curlBodyCallback)
-        _ = ts_curl_set_pointer(handle, CURLOPT_WRITEDATA, context)
-        _ = ts_curl_set_callback(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
-        _ = ts_curl_set_pointer(handle, CURLOPT_HEADERDATA, context)
+        _ = ts_curl_set_callback(curlAPI, handle, CURLOPT_WRITEFUNCTION, curlBodyCallback)
+        _ = ts_curl_set_pointer(curlAPI, handle, CURLOPT_WRITEDATA, context)
+        _ = ts_curl_set_callback(curlAPI, handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
+        _ = ts_curl_set_pointer(curlAPI, handle, CURLOPT_HEADERDATA, context)
         for header in options.headers { addHeader("\(header.name): \(header.value)") }
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
+        ts_curl_easy_cleanup(curlAPI, handle)
+        ts_curl_slist_free_all(curlAPI, headerList)
     }
 
     private func check(_ code: CURLcode, _ what: String) throws {
         guard code == CURLE_OK else {
-            throw FleetError.invalidRequest("\(what): \(String(cString: curl_easy_strerror(code)))")
+            throw FleetError.invalidRequest("\(what): \(String(cString: ts_curl_easy_strerror(curlAPI, code)))")
         }
     }
 
     func addHeader(_ line: String) {
-        headerList = curl_slist_append(headerList, line)
-        _ = ts_curl_set_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+        headerList = ts_curl_slist_append(curlAPI, headerList, line)
+        _ = ts_curl_set_pointer(curlAPI, handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
     }
 
     /// Asks for the bytes from `offset` on; `validator` (an ETag or a Last-Modified date) makes
     /// the server send the whole resource instead if it changed, which the caller then refuses.
     func requestRange(from offset: UInt64, validator: String?) {
         guard offset > 0 else { return }
-        _ = ts_curl_set_string(handle, CURLOPT_RANGE, "\(offset)-")
+        _ = ts_curl_set_string(curlAPI, handle, CURLOPT_RANGE, "\(offset)-")
         if let validator { addHeader("If-Range: \(validator)") }
     }
 
     /// Sends `body` with `method` (PUT or POST) as the request body.
     func setBody(_ body: [UInt8], method: String, contentType: String) {
-        _ = ts_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
-        _ = ts_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        _ = ts_curl_set_string(curlAPI, handle, CURLOPT_CUSTOMREQUEST, method)
+        _ = ts_curl_set_offset(curlAPI, handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
         body.withUnsafeBufferPointer { buffer in
             _ = ts_curl_set_pointer(
+                curlAPI,
                 handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
         }
         addHeader("Content-Type: \(contentType)")
@@ -85,20 +90,20 @@ final class CurlTransfer {
 
     var responseCode: Int {
         var code = 0
-        _ = ts_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        _ = ts_curl_get_long(curlAPI, handle, CURLINFO_RESPONSE_CODE, &code)
         return code
     }
 
     var effectiveURL: String {
         var pointer: UnsafeMutablePointer<CChar>?
-        _ = ts_curl_get_string(handle, CURLINFO_EFFECTIVE_URL, &pointer)
+        _ = ts_curl_get_string(curlAPI, handle, CURLINFO_EFFECTIVE_URL, &pointer)
         return pointer.map { String(cString: $0) } ?? ""
     }
 
     func resume() {
         guard paused else { return }
         paused = false
-        curl_easy_pause(handle, CURLPAUSE_CONT)
+        ts_curl_easy_pause(curlAPI, handle, CURLPAUSE_CONT)
     }
 
     fileprivate func pauseRequested() -> Bool {
@@ -159,12 +164,17 @@ private func curlHeaderCallback(
     return length
 }
 
-/// `curl_global_init` must run once before any other libcurl call, from one thread.
+/// libcurl's functions, loaded by `CurlGlobal.initialize` (shim.h); written once, then only read.
+nonisolated(unsafe) let curlAPI = UnsafeMutablePointer<ts_curl_api>.allocate(capacity: 1)
+
+/// Loads libcurl (shim.h) and runs `curl_global_init`, once, before any other libcurl call.
 enum CurlGlobal {
-    private static let done: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return true
+    private static let loadError: String? = {
+        curlAPI.initialize(to: ts_curl_api())
+        return ts_curl_load(curlAPI).map { String(cString: $0) }
     }()
 
-    static func initialize() { _ = done }
+    static func initialize() throws {
+        if let loadError { throw FleetError.httpUnavailable(reason: loadError) }
+    }
 }

@@ -12,7 +12,7 @@ public final class HTTPByteSource: ByteSource {
     public let name: String
     private let url: String
     private let options: HTTPOptions
-    private let multi = CurlMulti()
+    private let multi: CurlMulti
     private var transfer: CurlTransfer?
     private var queue = ByteQueue()
     /// The next byte the server should send: everything before it was received.
@@ -48,6 +48,7 @@ public final class HTTPByteSource: ByteSource {
         self.position = startOffset
         self.startOffset = startOffset
         self.validator = validator
+        multi = try CurlMulti()
     }
 
     /// The URL as it may appear in logs and reports: no user info, no query (tokens live there).

@@ -10,12 +10,13 @@ public final class HTTPClient {
     }
 
     private let options: HTTPOptions
-    private let multi = CurlMulti()
+    private let multi: CurlMulti
     /// Responses larger than this are refused: a DDI document is a few KiB.
     public var responseLimit = 4 << 20
 
-    public init(options: HTTPOptions) {
+    public init(options: HTTPOptions) throws {
         self.options = options
+        multi = try CurlMulti()
     }
 
     /// One request, retried per the retry policy on network failures, 5xx, 408 and 429.
@@ -38,7 +39,7 @@ public final class HTTPClient {
                 return nil
             }
             // Error bodies matter here (a server says why it refused): read them.
-            _ = ts_curl_set_long(transfer.handle, CURLOPT_FAILONERROR, 0)
+            _ = ts_curl_set_long(curlAPI, transfer.handle, CURLOPT_FAILONERROR, 0)
             let result = multi.run(transfer)
             let reason: String
             if result == CURLE_OK {

@@ -25,20 +25,20 @@ public final class DDIClient {
         var options = options
         if let token { options.headers.append((name: "Authorization", value: "TargetToken \(token)")) }
         self.options = options
-        http = HTTPClient(options: options)
+        http = try HTTPClient(options: options)
     }
 
-    private init(base: String, options: HTTPOptions) {
+    private init(base: String, options: HTTPOptions) throws {
         self.base = base
         self.options = options
-        http = HTTPClient(options: options)
+        http = try HTTPClient(options: options)
     }
 
     /// The same client making one attempt per call: for messages that may be lost (progress).
-    public func singleAttempt() -> DDIClient {
+    public func singleAttempt() throws -> DDIClient {
         var options = options
         options.retry.attempts = 1
-        return DDIClient(base: base, options: options)
+        return try DDIClient(base: base, options: options)
     }
 
     private static let accept = "application/hal+json, application/json"

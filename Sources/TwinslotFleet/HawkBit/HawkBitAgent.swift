@@ -135,7 +135,7 @@ public final class HawkBitAgent {
             return .refused(.badBundle)
         }
         let feedback = ProgressFeedback(
-            client: client.singleAttempt(), link: link, actionID: deployment.id, size: artifact.size)
+            client: try client.singleAttempt(), link: link, actionID: deployment.id, size: artifact.size)
         try client.sendFeedback(
             deployment: link,
             DDI.Feedback(
