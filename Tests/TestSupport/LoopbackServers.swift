@@ -67,11 +67,28 @@ public final class NginxServer: @unchecked Sendable {
     public let directory: String
     private let process: BackgroundProcess
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
     public var accessLog: String { directory + "/access.log" }
 
-    public init(serving root: String) throws {
+    /// TLS for the server: its certificate chain and key (PEM), and optionally the CA whose
+    /// client certificates it requires.
+    public struct TLS: Sendable {
+        public var certificate: String
+        public var key: String
+        public var clientCA: String?
+
+        public init(certificate: String, key: String, clientCA: String? = nil) {
+            self.certificate = certificate
+            self.key = key
+            self.clientCA = clientCA
+        }
+    }
+
+    public let tls: TLS?
+
+    public init(serving root: String, tls: TLS? = nil) throws {
         self.root = root
+        self.tls = tls
         directory = TestEnvironment.temporaryDirectory("nginx")
         port = freeLoopbackPort()
         let config = """
@@ -89,7 +106,9 @@ public final class NginxServer: @unchecked Sendable {
                 uwsgi_temp_path \(directory)/uwsgi;
                 scgi_temp_path \(directory)/scgi;
                 server {
-                    listen 127.0.0.1:\(port);
+                    listen 127.0.0.1:\(port)\(tls == nil ? "" : " ssl");
+                    \(tls.map { "ssl_certificate \($0.certificate); ssl_certificate_key \($0.key);" } ?? "")
+                    \(tls?.clientCA.map { "ssl_client_certificate \($0); ssl_verify_client on;" } ?? "")
                     access_log \(directory)/access.log ranges;
                     root \(root);
                     location /private/ {

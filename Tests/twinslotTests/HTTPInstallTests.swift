@@ -247,3 +247,77 @@ import Testing
         #expect(try sim.status()["primary"] as? String == "B")
     }
 }
+
+/// HTTPS: the system trust store by default, a pinned CA with --ca-file, and a client
+/// certificate for a server that wants one (nginx with TLS on 127.0.0.1).
+@Suite struct TLSInstallTests {
+    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+    struct Certificates {
+        let directory: String
+        var ca: String { directory + "/ca.pem" }
+        var server: String { directory + "/server.pem" }
+        var serverKey: String { directory + "/server.key" }
+        var client: String { directory + "/client.pem" }
+        var clientKey: String { directory + "/client.key" }
+
+        init(in directory: String) throws {
+            self.directory = directory
+            let script = """
+                set -e
+                cd "$1"
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+                  -days 2 -subj /CN=twinslot-test-tls-ca 2>/dev/null
+                for who in server client; do
+                  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $who.key -out $who.csr \
+                    -subj /CN=$who 2>/dev/null
+                done
+                printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+                printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+                for who in server client; do
+                  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                    -extfile $who.ext -out $who.pem 2>/dev/null
+                done
+                """
+            let made = try TestEnvironment.run("/bin/bash", ["-c", script, "make-certs", directory])
+            guard made.status == 0 else { throw TestSupportError("openssl: \(made.stderr)") }
+        }
+    }
+
+    func served(_ sim: SimulatedDeviceFixture, clientCA: Bool = false) throws -> (NginxServer, Certificates) {
+        let www = sim.root + "/www"
+        try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: try sim.bundle("2.0", securityVersion: 2, seed: 2), toPath: www + "/v2.tsb")
+        let certificates = try Certificates(in: sim.root)
+        let nginx = try NginxServer(
+            serving: www,
+            tls: .init(
+                certificate: certificates.server, key: certificates.serverKey,
+                clientCA: clientCA ? certificates.ca : nil))
+        return (nginx, certificates)
+    }
+
+    @Test func aPinnedCAIsTrustedAndAnUnknownOneIsNot() throws {
+        let sim = try SimulatedDeviceFixture("tls")
+        let (nginx, certificates) = try served(sim)
+        let untrusted = try sim.twinslot("install", nginx.url + "/v2.tsb", "--retries", "2")
+        #expect(untrusted.status == 19, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("TLS"), "\(untrusted.stderr)")
+        let pinned = try sim.twinslot("install", nginx.url + "/v2.tsb", "--ca-file", certificates.ca)
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+    }
+
+    @Test func aServerThatWantsAClientCertificateGetsOne() throws {
+        let sim = try SimulatedDeviceFixture("tls-client")
+        let (nginx, certificates) = try served(sim, clientCA: true)
+        let anonymous = try sim.twinslot(
+            "install", nginx.url + "/v2.tsb", "--ca-file", certificates.ca, "--retries", "1")
+        // nginx answers 400 "No required SSL certificate was sent".
+        #expect(anonymous.status == 19, "\(anonymous.stderr)")
+        #expect(anonymous.stderr.contains("HTTP 400"), "\(anonymous.stderr)")
+        let identified = try sim.twinslot(
+            "install", nginx.url + "/v2.tsb", "--ca-file", certificates.ca, "--client-cert", certificates.client,
+            "--client-key", certificates.clientKey)
+        #expect(identified.status == 0, "\(identified.stderr)")
+    }
+}
