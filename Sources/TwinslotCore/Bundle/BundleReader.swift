@@ -80,25 +80,11 @@ public final class BundleReader {
 
     /// Reads a small member whole, refusing one larger than `limit`.
     private func readSmallMember(_ entry: TarEntry, limit: UInt64) throws -> [UInt8] {
-        guard entry.size <= limit else {
-            throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: entry.size)
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(entry.size))
         do {
-            while let block = try tar.nextBlock() {
-                bytes.append(contentsOf: block)
-                if UInt64(bytes.count) > limit {
-                    throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: UInt64(bytes.count))
-                }
-            }
+            return try tar.readMember(entry, limit: limit)
         } catch {
             throw Self.classify(error, member: entry.name, bytesRead: tar.bytesRead, source: source.name)
         }
-        guard UInt64(bytes.count) == entry.size else {
-            throw BundleError.truncated(member: entry.name, detail: "\(bytes.count) of \(entry.size) bytes present")
-        }
-        return bytes
     }
 
     /// Reads `manifest.json` and `manifest.sig` and verifies the signature against `keyring`.

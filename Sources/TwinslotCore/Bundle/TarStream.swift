@@ -84,6 +84,26 @@ public final class TarStreamReader {
         return TarReadError(doing: doing, message: message, offset: bytesRead)
     }
 
+    /// The current member whole, for the small ones (a manifest, a signature): refused when it
+    /// is, or turns out to be, larger than `limit`, or shorter than its header says.
+    public func readMember(_ entry: TarEntry, limit: UInt64) throws -> [UInt8] {
+        guard entry.size <= limit else {
+            throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: entry.size)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(entry.size))
+        while let block = try nextBlock() {
+            bytes.append(contentsOf: block)
+            if UInt64(bytes.count) > limit {
+                throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: UInt64(bytes.count))
+            }
+        }
+        guard UInt64(bytes.count) == entry.size else {
+            throw BundleError.truncated(member: entry.name, detail: "\(bytes.count) of \(entry.size) bytes present")
+        }
+        return bytes
+    }
+
     /// The next member header, or nil at the end of the archive.
     public func nextEntry() throws -> TarEntry? {
         var entry: OpaquePointer?

@@ -122,24 +122,11 @@ public final class SwuReader: ResumableBundleSource {
     }
 
     private func readSmallMember(_ entry: TarEntry, limit: UInt64) throws -> [UInt8] {
-        guard entry.size <= limit else {
-            throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: entry.size)
-        }
-        var bytes: [UInt8] = []
         do {
-            while let block = try archive.nextBlock() {
-                bytes.append(contentsOf: block)
-                if UInt64(bytes.count) > limit {
-                    throw BundleError.memberTooLarge(member: entry.name, limit: limit, size: UInt64(bytes.count))
-                }
-            }
+            return try archive.readMember(entry, limit: limit)
         } catch {
             throw Self.classify(error, member: entry.name, bytesRead: archive.bytesRead, source: source.name)
         }
-        guard UInt64(bytes.count) == entry.size else {
-            throw BundleError.truncated(member: entry.name, detail: "\(bytes.count) of \(entry.size) bytes present")
-        }
-        return bytes
     }
 
     public func readManifest(keyring: Keyring?) throws -> VerifiedManifest {
