@@ -8,7 +8,9 @@ struct BundleInfoCommand: ParsableCommand {
         abstract: "Show a bundle's manifest.",
         discussion: """
             Reads only the manifest and signature (the first two members). With --keyring the \
-            signature is verified first; without, it is shown as not checked.
+            signature is verified first; without, it is shown as not checked. A SWUpdate .swu \
+            (sw-description and sw-description.sig) is shown with every image of every set, \
+            each with the target sw-description names (docs/swupdate.md).
             """
     )
 
@@ -18,6 +20,7 @@ struct BundleInfoCommand: ParsableCommand {
 
     struct Report: Encodable {
         var bundle: String
+        var format: String
         var bundleHash: String
         var signature: String
         var signer: String?
@@ -27,18 +30,40 @@ struct BundleInfoCommand: ParsableCommand {
     func run() throws {
         try reportingFailures(json: json) {
             let ring = try keyring.map { try Keyring(contentsOf: $0) }
-            let reader = try BundleReader(source: try FileByteSource(path: bundle))
+            let reader = try BundleFormat.open(try FileByteSource(path: bundle), swu: nil)
             let verified = try reader.readManifest(keyring: ring)
+            let swu = (reader as? SwuReader)?.swDescription
             let manifest = verified.manifest
             if json {
                 printJSON(
                     Report(
-                        bundle: bundle, bundleHash: verified.bundleHash,
+                        bundle: bundle, format: swu == nil ? "twinslot" : "swupdate", bundleHash: verified.bundleHash,
                         signature: ring == nil ? "not-checked" : "verified",
                         signer: verified.signer?.subject, manifest: manifest))
                 return
             }
             print("bundle:           \(bundle)")
+            if let swu {
+                print("format:           SWUpdate .swu")
+                print("hardware:         \(swu.hardwareCompatibility?.joined(separator: ", ") ?? "(none listed)")")
+                print("version:          \(manifest.version)")
+                print("security version: \(manifest.securityVersion)")
+                if let description = manifest.description { print("description:      \(description)") }
+                print("bundle hash:      \(verified.bundleHash) (SHA-256 of sw-description)")
+                if let signer = verified.signer {
+                    print("signature:        verified, signed by \(signer.subject)")
+                } else {
+                    print("signature:        present, not checked (give --keyring to verify)")
+                }
+                print("images (every set):")
+                for image in swu.images {
+                    print("  \(image.filename)")
+                    print("    type:       \(image.kind.rawValue)\(image.zstd ? ", zstd-compressed" : "")")
+                    print("    target:     \(image.target)")
+                    print("    sha256:     \(image.sha256) (as stored)")
+                }
+                return
+            }
             print("compatible:       \(manifest.compatible)")
             print("version:          \(manifest.version)")
             print("security version: \(manifest.securityVersion)")

@@ -9,7 +9,8 @@ struct BundleVerifyCommand: ParsableCommand {
         discussion: """
             Streams the whole bundle once (memory does not grow with its size) and exits 0 only \
             if the signature chains to the keyring and every image decompresses to exactly its \
-            declared size and SHA-256.
+            declared size and SHA-256. A SWUpdate .swu is verified the same way: the CMS \
+            signature of sw-description, then every image of every set against its sha256.
             """
     )
 
@@ -38,11 +39,11 @@ struct BundleVerifyCommand: ParsableCommand {
         try reportingFailures(json: json) {
             let start = Date()
             let ring = try Keyring(contentsOf: keyring)
-            let reader = try BundleReader(source: try FileByteSource(path: bundle))
+            let reader = try BundleFormat.open(try FileByteSource(path: bundle), swu: nil)
             let verified = try reader.readManifest(keyring: ring)
             var images: [ImageReport] = []
             while let image = try reader.nextImage() {
-                let digest = try reader.streamImage(image, into: nil)
+                let digest = try reader.streamImage(image, into: nil, limit: nil)
                 images.append(ImageReport(slotClass: image.slotClass, size: digest.size, sha256: digest.sha256))
             }
             let seconds = Date().timeIntervalSince(start)

@@ -101,8 +101,16 @@ enum ProgressDisplay {
                 return starts[progress.slotClass]!
             }
             let elapsed = max(Date().timeIntervalSince(began), 0.001)
-            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
             let rate = Double(progress.bytes) / elapsed
+            guard progress.total > 0 || progress.bytes == 0 else {
+                // Size unknown until the image ends (a compressed SWUpdate image): no bar.
+                let line = String(
+                    format: "\r%-10@ %@ written (size unknown until the end)  %@/s", progress.slotClass,
+                    formatBytes(progress.bytes), formatBytes(UInt64(rate)))
+                FileHandle.standardError.write(Data(line.utf8))
+                return
+            }
+            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
             let eta = rate > 0 ? Double(progress.total - min(progress.bytes, progress.total)) / rate : 0
             let width = 30
             let filled = Int(fraction * Double(width))

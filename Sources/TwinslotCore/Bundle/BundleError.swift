@@ -18,6 +18,8 @@ public enum BundleError: ClassifiedError, Equatable {
     case unsupportedFormatVersion(Int)
     case corruptPayload(member: String, offset: UInt64, detail: String)
     case inflatesBeyondDeclared(member: String, declared: UInt64)
+    /// An image whose size the bundle does not declare (SWUpdate) decodes to more than the cap.
+    case exceedsLimit(member: String, limit: UInt64)
     case imageSizeMismatch(member: String, declared: UInt64, actual: UInt64)
     case hashMismatch(member: String, what: String, expected: String, actual: String)
     case incompatible(expected: String, found: String)
@@ -60,6 +62,8 @@ public enum BundleError: ClassifiedError, Equatable {
             "member '\(member)' has corrupt compressed data at compressed byte \(offset): \(detail)"
         case .inflatesBeyondDeclared(let member, let declared):
             "member '\(member)' decompresses to more than its declared \(declared) bytes"
+        case .exceedsLimit(let member, let limit):
+            "member '\(member)' decompresses to more than \(limit) bytes, the most its target can take"
         case .imageSizeMismatch(let member, let declared, let actual):
             "member '\(member)' decompresses to \(actual) bytes but the manifest declares \(declared)"
         case .hashMismatch(let member, let what, let expected, let actual):

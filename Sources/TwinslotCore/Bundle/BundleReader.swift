@@ -164,18 +164,7 @@ public final class BundleReader {
     /// The sink may have received bytes when this throws: the caller owns cleaning its target.
     @discardableResult
     public func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?) throws -> ImageDigest {
-        let pipeline = ImagePipeline(sink: sink)
-        pipeline.start()
-        var producerError: (any Error)?
-        do { try produce(image, pipeline) } catch { producerError = error }
-        // The consumer thread ends exactly once, on the end message, whatever happened.
-        let finished = Result { try pipeline.finish() }
-        if let producerError {
-            // A sink failure stops the producer too; the sink's error is the one that explains it.
-            if case .failure(let sinkError) = finished { throw sinkError }
-            throw producerError
-        }
-        let digest = try finished.get()
+        let digest = try producer(for: image).stream(into: sink)
         guard digest.compressedSha256 == image.compressedSha256 else {
             throw BundleError.hashMismatch(
                 member: image.member, what: "compressed member", expected: image.compressedSha256,
@@ -188,75 +177,15 @@ public final class BundleReader {
         return digest
     }
 
-    private func produce(_ image: Manifest.Image, _ pipeline: ImagePipeline) throws {
-        let decoder = ZstdDecoder()
-        var produced: UInt64 = 0
-        var consumed: UInt64 = 0
-        var output = try pipeline.takeFreeBuffer()
-        var frameComplete = false
-        while true {
-            let block: UnsafeRawBufferPointer
+    private func producer(for image: Manifest.Image) -> ImageProducer {
+        ImageProducer(
+            member: image.member, compressedSize: image.compressedSize, zstd: true, size: .exactly(image.size)
+        ) { [self] in
             do {
-                guard let next = try tar.nextBlock() else { break }
-                block = next
+                return try tar.nextBlock()
             } catch {
-                pipeline.send(.decompressed(output))
                 throw Self.classify(error, member: image.member, bytesRead: tar.bytesRead, source: source.name)
             }
-            // Hand a copy of the compressed bytes to the hashing thread.
-            var copied = 0
-            while copied < block.count {
-                let copy = try pipeline.takeFreeBuffer()
-                let n = min(copy.memory.count, block.count - copied)
-                copy.memory.copyMemory(from: UnsafeRawBufferPointer(rebasing: block[copied..<(copied + n)]))
-                copy.count = n
-                pipeline.send(.compressed(copy))
-                copied += n
-            }
-            var inputOffset = 0
-            while true {
-                var outputOffset = output.count
-                let inputBefore = inputOffset
-                let hint: Int
-                do {
-                    hint = try decoder.decode(
-                        input: block, inputOffset: &inputOffset, output: output.memory, outputOffset: &outputOffset)
-                } catch {
-                    pipeline.send(.decompressed(output))
-                    throw BundleError.corruptPayload(
-                        member: image.member, offset: consumed + UInt64(inputOffset), detail: "\(error)")
-                }
-                // A call that moved nothing (after a frame ended exactly at a full buffer) says
-                // nothing about the frame: zstd then answers with the next header's size.
-                if inputOffset != inputBefore || outputOffset != output.count { frameComplete = hint == 0 }
-                produced += UInt64(outputOffset - output.count)
-                output.count = outputOffset
-                if produced > image.size {
-                    pipeline.send(.decompressed(output))
-                    throw BundleError.inflatesBeyondDeclared(member: image.member, declared: image.size)
-                }
-                // A full output buffer may leave decoded bytes inside zstd: call again even when
-                // the input is used up. Otherwise everything this input yields has been flushed.
-                if output.count == output.memory.count {
-                    pipeline.send(.decompressed(output))
-                    output = try pipeline.takeFreeBuffer()
-                } else if inputOffset == block.count {
-                    break
-                }
-            }
-            consumed += UInt64(block.count)
-        }
-        pipeline.send(.decompressed(output))
-        guard consumed == image.compressedSize else {
-            throw BundleError.truncated(
-                member: image.member, detail: "\(consumed) of \(image.compressedSize) compressed bytes present")
-        }
-        guard frameComplete || image.compressedSize == 0 else {
-            throw BundleError.corruptPayload(
-                member: image.member, offset: consumed, detail: "the zstd frame ends before it is complete")
-        }
-        guard produced == image.size else {
-            throw BundleError.imageSizeMismatch(member: image.member, declared: image.size, actual: produced)
         }
     }
 }

@@ -32,6 +32,10 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var sha256: String
         public var compressedSize: UInt64
         public var compressedSha256: String
+        /// False while the image's uncompressed size (and, when compressed, its SHA-256) is
+        /// unknown: a SWUpdate image, whose sw-description declares only the stored member's
+        /// hash. Never encoded; native manifests always declare both.
+        public var sizeKnown: Bool = true
 
         enum CodingKeys: String, CodingKey {
             case slotClass = "slot_class"

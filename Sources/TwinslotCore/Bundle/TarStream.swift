@@ -20,8 +20,15 @@ public struct TarEntry: Sendable, Equatable {
 }
 
 /// Reads a tar archive front to back from a `ByteSource` with libarchive, one member at a time.
-/// Only tar formats are enabled and no decompression filter: a bundle is a plain tar.
+/// Only tar formats are enabled and no decompression filter: a bundle is a plain tar. With
+/// `format: .cpio` it reads a cpio archive instead (SWUpdate's `.swu`, `newc` or `crc`).
 public final class TarStreamReader {
+    /// The archive format a reader accepts: exactly one, never libarchive's "all".
+    public enum Format: Sendable {
+        case tar
+        case cpio
+    }
+
     public static let blockSize = 1 << 20
 
     private let archive: OpaquePointer
@@ -33,12 +40,15 @@ public final class TarStreamReader {
     public private(set) var bytesRead: UInt64 = 0
     private var opened = false
 
-    public init(source: any ByteSource) throws {
+    public init(source: any ByteSource, format: Format = .tar) throws {
         guard let archive = archive_read_new() else { fatalError("archive_read_new: out of memory") }
         self.archive = archive
         self.source = source
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 4096)
-        archive_read_support_format_tar(archive)
+        switch format {
+        case .tar: archive_read_support_format_tar(archive)
+        case .cpio: archive_read_support_format_cpio(archive)
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
         let status = archive_read_open(archive, context, nil, tarReadCallback, nil)
         if status != ARCHIVE_OK { throw readError("opening") }

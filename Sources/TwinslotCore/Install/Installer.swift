@@ -1,6 +1,10 @@
 import Foundation
 import SystemPackage
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an install did, for the CLI to render and reports to keep.
 public struct InstallOutcome: Sendable {
     public enum Kind: String, Sendable, Codable {
@@ -51,7 +55,11 @@ public struct Installer {
     /// How far an image has streamed, for progress bars and orchestrators.
     public struct Progress: Sendable {
         public var slotClass: String
+        /// Decoded bytes written so far.
         public var bytes: UInt64
+        /// The image's decoded size; 0 while it is unknown (a compressed SWUpdate image, whose
+        /// sw-description declares no size). The last event of an image always has
+        /// `bytes == total`, its real size.
         public var total: UInt64
     }
 
@@ -95,7 +103,9 @@ public struct Installer {
 
         report.booted = booted
         report.target = target
-        let reader = try BundleReader(source: source)
+        let reader = try BundleFormat.open(
+            source,
+            swu: SwuTarget(compatible: device.config.compatible, group: target, slotClasses: device.config.slotClasses))
         let verified = try report.phase("verify") { try reader.readManifest(keyring: keyring) }
         let manifest = verified.manifest
         report.version = manifest.version
@@ -132,6 +142,7 @@ public struct Installer {
         for step in plan {
             let path = FilePath(step.slot)
             if step.type == SlotType.raw.rawValue {
+                // An image of unknown size (SWUpdate) is capped while it streams instead.
                 try RawSlotWriter.preflight(storage: device.storage, path: path, size: step.size)
             } else if device.storage.fileKind(path.removingLastComponent()) != .directory {
                 throw SlotError.missing(slot: step.slot)
@@ -164,31 +175,37 @@ public struct Installer {
                 let tracker = ProgressTracker(slotClass: image.slotClass, total: image.size, report: progress)
                 let slot = device.config.slotClass(named: image.slotClass)!
                 let path = FilePath(slot.path(for: target))
+                // The size and hash the image turned out to have: the declared ones for a native
+                // bundle (streamImage checked them), learnt while streaming for a SWUpdate image.
+                let digest: ImageDigest
+                let limit = image.sizeKnown ? nil : Self.capacity(storage: device.storage, slot: path)
                 switch slot.type {
                 case .raw:
                     let writer = try RawSlotWriter(storage: device.storage, path: path, size: image.size)
                     defer { try? writer.close() }
-                    try reader.streamImage(image, into: tracker.wrap(writer))
-                    try writer.finish(size: image.size)
-                    let readBack = try writer.readBack(size: image.size)
-                    guard readBack == image.sha256 else {
-                        throw SlotError.readBackMismatch(slot: path.string, expected: image.sha256, actual: readBack)
+                    digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
+                    try writer.finish(size: digest.size)
+                    let readBack = try writer.readBack(size: digest.size)
+                    guard readBack == digest.sha256 else {
+                        throw SlotError.readBackMismatch(slot: path.string, expected: digest.sha256, actual: readBack)
                     }
                 case .directory:
                     let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
-                    try reader.streamImage(image, into: tracker.wrap(writer))
-                    try writer.finish(size: image.size)
+                    digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
+                    try writer.finish(size: digest.size)
                     try writer.verifyReadBack()
                 }
                 lastReadBack = Date()
                 try journal.append(
-                    .staged(slotClass: image.slotClass, group: target, sha256: image.sha256, size: image.size))
+                    .staged(slotClass: image.slotClass, group: target, sha256: digest.sha256, size: digest.size))
                 var step = plan.first { $0.slotClass == image.slotClass }!
+                step.size = digest.size
+                step.sha256 = digest.sha256
                 step.seconds = Date().timeIntervalSince(start)
                 steps.append(step)
                 report.phases.append(.init(name: "write \(image.slotClass)", started: start, seconds: step.seconds!))
-                report.bytes += image.size
-                tracker.done()
+                report.bytes += digest.size
+                tracker.done(size: digest.size)
             }
             report.slots = steps
             try device.boot.setTrial(target)
@@ -206,6 +223,28 @@ public struct Installer {
             try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
             throw error
         }
+    }
+
+    /// The most an image of undeclared size may decode to in `slot`: a block device's size, or
+    /// the space its file system has for it; never more than `SwuReader.defaultMaxImageSize`.
+    static func capacity(storage: any Storage, slot: FilePath) -> UInt64 {
+        var limit = SwuReader.defaultMaxImageSize
+        if storage.fileKind(slot) == .blockDevice {
+            if let file = try? storage.openForReading(slot) {
+                if let size = try? file.size() { limit = min(limit, size) }
+                try? file.close()
+            }
+            return limit
+        }
+        #if canImport(Glibc)
+            var fs = statvfs()
+            var existing = stat()
+            let existingSize = stat(slot.string, &existing) == 0 ? UInt64(max(0, existing.st_size)) : 0
+            if statvfs(slot.removingLastComponent().string, &fs) == 0 {
+                limit = min(limit, UInt64(fs.f_bavail) * UInt64(fs.f_frsize) + existingSize)
+            }
+        #endif
+        return limit
     }
 }
 
@@ -240,7 +279,8 @@ final class ProgressTracker: @unchecked Sendable {
         }
     }
 
-    func done() { report?(Installer.Progress(slotClass: slotClass, bytes: total, total: total)) }
+    /// The last event of an image: its real size (an undeclared size is known by now).
+    func done(size: UInt64) { report?(Installer.Progress(slotClass: slotClass, bytes: size, total: size)) }
 
     final class CountingSink: ImageSink {
         let inner: any ImageSink
