@@ -17,7 +17,7 @@ struct SwuBuilder {
     func path(_ name: String) -> String { directory + "/" + name }
 
     func write(_ name: String, _ bytes: [UInt8]) {
-        FileManager.default.createFile(atPath: path(name), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path(name), contents: Data(bytes))
     }
 
     func read(_ name: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path(name)) ?? Data()) }
@@ -82,8 +82,9 @@ struct SwuRelease {
         builder.write("firmware.bin", firmware)
         let tree = builder.path("apps-tree")
         try FileManager.default.createDirectory(atPath: tree + "/bin", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: tree + "/VERSION", contents: Data("\(version)\n".utf8))
-        FileManager.default.createFile(atPath: tree + "/bin/run", contents: Data("#!/bin/sh\necho \(version)\n".utf8))
+        _ = FileManager.default.createFile(atPath: tree + "/VERSION", contents: Data("\(version)\n".utf8))
+        _ = FileManager.default.createFile(
+            atPath: tree + "/bin/run", contents: Data("#!/bin/sh\necho \(version)\n".utf8))
         try builder.tar("apps.tar", of: tree)
         rootfsSha = builder.sha256(try builder.zstd("rootfs.img"))
         appsSha = builder.sha256(try builder.zstd("apps.tar"))
@@ -335,5 +336,181 @@ struct SwuRelease {
         let digest = try again.streamImage(try #require(try again.nextImage()), into: nil, limit: nil)
         #expect(digest.size == 8 << 20)
         #expect(try again.nextImage() == nil)
+    }
+}
+
+/// A read-once, non-seekable source: a pipe fed by `cat`, read in awkward chunk sizes (1, 3, 7
+/// bytes, …) the way a slow HTTP body arrives. Named like a hawkBit artifact URL: no extension.
+final class PipeByteSource: ByteSource {
+    let name: String
+    private let process = Process()
+    private let pipe = Pipe()
+    private var reads = 0
+    static let chunkSizes = [1, 3, 7, 4093, 65_536, 2, 1 << 20]
+
+    init(file: String, name: String) throws {
+        self.name = name
+        process.executableURL = URL(fileURLWithPath: "/bin/cat")
+        process.arguments = [file]
+        process.standardOutput = pipe
+        try process.run()
+    }
+
+    deinit {
+        try? pipe.fileHandleForReading.close()
+        process.waitUntilExit()
+    }
+
+    /// True when the descriptor cannot seek (a pipe answers ESPIPE).
+    var isSeekable: Bool { lseek(pipe.fileHandleForReading.fileDescriptor, 0, SEEK_CUR) >= 0 }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let want = min(buffer.count, Self.chunkSizes[reads % Self.chunkSizes.count])
+        reads += 1
+        while true {
+            let n = Foundation.read(pipe.fileHandleForReading.fileDescriptor, buffer.baseAddress, want)
+            if n >= 0 { return n }
+            if errno != EINTR { throw CLIError("read from the pipe: errno \(errno)") }
+        }
+    }
+}
+
+/// The path the hawkBit agent takes: `Installer.install(from: ByteSource)` on a stream, the
+/// format told by its first bytes.
+@Suite(.serialized) struct SwuStreamTests {
+    final class Events: @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [Installer.Progress] = []
+        func add(_ event: Installer.Progress) { lock.withLock { list.append(event) } }
+        var all: [Installer.Progress] { lock.withLock { list } }
+    }
+
+    static func installer(_ sim: SimulatedDeviceFixture) throws -> Installer {
+        let device = try Device(config: try SystemConfig.load(path: sim.config))
+        return Installer(device: device, keyring: try Keyring(contentsOf: sim.pki + "/keyring.pem"))
+    }
+
+    @Test func sniffsTheFormatFromTheFirstBytes() {
+        #expect(BundleFormat.sniff(Array("070701".utf8)) == .swupdate)
+        #expect(BundleFormat.sniff(Array("070702000".utf8)) == .swupdate)
+        // odc and binary cpio are not SWUpdate formats; a tar (or anything else) is native.
+        #expect(BundleFormat.sniff(Array("070707".utf8)) == .twinslot)
+        #expect(BundleFormat.sniff([0xc7, 0x71, 0, 0, 0, 0]) == .twinslot)
+        #expect(BundleFormat.sniff(Array("manifest.json".utf8)) == .twinslot)
+        #expect(BundleFormat.sniff(Array("0707".utf8)) == .twinslot)
+        #expect(BundleFormat.sniff([]) == .twinslot)
+    }
+
+    /// A native bundle and then a .swu, both from pipes with no file name to go by.
+    @Test func installsEitherFormatFromANonSeekableStream() throws {
+        let sim = try SimulatedDeviceFixture("swu-stream")
+        let native = try sim.bundle("2.0", securityVersion: 2, seed: 2)
+        let nativeSource = try PipeByteSource(file: native, name: "https://hawkbit.example/artifacts/41")
+        #expect(!nativeSource.isSeekable)
+        let first = try Self.installer(sim).install(from: nativeSource)
+        #expect(first.kind == .staged)
+        #expect(first.target == .b)
+        #expect(try CLI.twinslot("sim", "reboot", sim.device).stdout.contains("committed"))
+
+        let release = try SwuRelease(sim, version: "3.0", seed: 3)
+        try release.builder.describe(release.description(sim, securityVersion: 3))
+        let swu = try release.swu("stream.swu")
+        let events = Events()
+        let source = try PipeByteSource(file: swu, name: "https://hawkbit.example/artifacts/42")
+        #expect(!source.isSeekable)
+        let second = try Self.installer(sim).install(from: source, progress: { events.add($0) })
+        #expect(second.kind == .staged)
+        #expect(second.target == .a)
+        #expect(second.version == "3.0")
+        // Sizes learnt while streaming are what the outcome, journal and slots hold.
+        let rootfs = try #require(second.steps.first { $0.slotClass == "rootfs" })
+        #expect(rootfs.size == UInt64(release.rootfs.count))
+        #expect(rootfs.sha256 == SHA256Hasher.hex(of: release.rootfs))
+        #expect(sim.bytes("slots/rootfs-a.img") == Data(release.rootfs))
+        #expect(sim.bytes("slots/firmware-a.img") == Data(release.firmware))
+        #expect(sim.bytes("apps/a/VERSION") == Data("3.0\n".utf8))
+        // Progress: the compressed rootfs has no declared size (total 0) until its last event,
+        // which carries the real size; the stored firmware's size is known from the start.
+        let rootfsEvents = events.all.filter { $0.slotClass == "rootfs" }
+        let last = try #require(rootfsEvents.last)
+        #expect(last.bytes == UInt64(release.rootfs.count) && last.total == last.bytes)
+        #expect(rootfsEvents.dropLast().allSatisfy { $0.total == 0 })
+        #expect(events.all.filter { $0.slotClass == "firmware" }.allSatisfy { $0.total == 30_000 })
+        #expect(try CLI.twinslot("sim", "reboot", sim.device).stdout.contains("committed"))
+        let status = try sim.status()
+        #expect(status["booted"] as? String == "A")
+        #expect(sim.group("A", in: status)["version"] as? String == "3.0")
+        // The operation report names the .swu's version and its bytes.
+        let report = try sim.twinslot("status", "--json")
+        #expect(report.stdout.contains("3.0"))
+    }
+
+    /// Tampering is refused with the same error types, classes and exit codes for both formats.
+    @Test func tamperedBundlesFailAlikeInBothFormats() throws {
+        let sim = try SimulatedDeviceFixture("swu-alike")
+        let native = try sim.bundle("2.0", securityVersion: 2, seed: 2)
+        let release = try SwuRelease(sim, version: "2.0", seed: 2)
+        let good = release.description(sim, securityVersion: 2)
+        let b = release.builder
+
+        func failure(_ path: String) throws -> any Error {
+            do {
+                _ = try Self.installer(sim).install(from: try PipeByteSource(file: path, name: "stream"))
+            } catch {
+                return error
+            }
+            throw CLIError("\(path) was installed")
+        }
+        func flip(_ path: String, at offset: Int) throws -> String {
+            var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[offset] ^= 0x20
+            let out = path + ".tampered-\(offset)"
+            _ = FileManager.default.createFile(atPath: out, contents: Data(bytes))
+            return out
+        }
+
+        // Signed content changed: manifest.json (its data starts at byte 512 of the tar) and
+        // sw-description.
+        let nativeManifest = try failure(try flip(native, at: 512 + 40))
+        try b.describe(good)
+        b.write("sw-description", Array(good.replacingOccurrences(of: "release 2.0", with: "release 2.1").utf8))
+        let swuDescription = try failure(try release.swu("description.swu"))
+        #expect(nativeManifest is SignatureError, "\(nativeManifest)")
+        #expect(swuDescription is SignatureError, "\(swuDescription)")
+        #expect((swuDescription as? any ClassifiedError)?.failureClass == .untrusted)
+        #expect((nativeManifest as? any ClassifiedError)?.failureClass == .untrusted)
+
+        // The signature itself changed.
+        try b.describe(good)
+        var signature = b.read("sw-description.sig")
+        signature[signature.count - 20] ^= 0x01
+        b.write("sw-description.sig", signature)
+        let swuSignature = try failure(try release.swu("signature.swu"))
+        #expect(swuSignature is SignatureError, "\(swuSignature)")
+        #expect(FailureClass.untrusted.exitCode == 11)
+        #expect((swuSignature as? any ClassifiedError)?.failureClass == .untrusted)
+
+        // An image changed after signing: a hash mismatch, a bad bundle, in both formats.
+        try b.describe(good)
+        var stored = b.read("firmware.bin")
+        stored[100] ^= 0xff
+        b.write("firmware.bin", stored)
+        let swuImage = try failure(try release.swu("image.swu"))
+        // The native bundle's last member, found with `tar --block-number`: its data follows its header.
+        let listing = try CLI.run("/usr/bin/env", ["tar", "--block-number", "-tvf", native])
+        let lastHeader = try #require(
+            listing.stdout.split(separator: "\n").last { $0.hasPrefix("block ") && $0.hasSuffix(".zst") })
+        let block = try #require(Int(lastHeader.dropFirst(6).prefix { $0 != ":" }))
+        let nativeImage = try failure(try flip(native, at: (block + 1) * 512 + 100))
+        for error in [swuImage, nativeImage] {
+            #expect((error as? any ClassifiedError)?.failureClass == .badBundle, "\(error)")
+            #expect(FailureClass.badBundle.exitCode == 10)
+        }
+        guard case .hashMismatch = swuImage as? BundleError else {
+            Issue.record("\(swuImage)")
+            return
+        }
+        // None of it changed the running group, and the device still installs.
+        #expect(try Self.installer(sim).install(from: try PipeByteSource(file: native, name: "stream")).kind == .staged)
     }
 }
