@@ -170,6 +170,17 @@ struct SwuRelease {
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("\"verified\" : true") || verify.stdout.contains("\"verified\":true"))
 
+        // bundle extract: every image of every set, decoded, and sw-description.
+        let extracted = try sim.twinslot(
+            "bundle", "extract", swu3, "--keyring", sim.pki + "/keyring.pem", "--dir", sim.root + "/extracted")
+        #expect(extracted.status == 0, "\(extracted.stderr)")
+        #expect(FileManager.default.contents(atPath: sim.root + "/extracted/rootfs.img") == Data(v3.rootfs))
+        #expect(FileManager.default.contents(atPath: sim.root + "/extracted/firmware.bin") == Data(v3.firmware))
+        #expect(FileManager.default.fileExists(atPath: sim.root + "/extracted/apps.tar"))
+        #expect(
+            FileManager.default.contents(atPath: sim.root + "/extracted/sw-description")
+                == Data(v3.builder.read("sw-description")))
+
         let dry = try sim.twinslot("install", swu3, "--dry-run")
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("rootfs-b.img"))
@@ -253,6 +264,10 @@ struct SwuRelease {
             b.write("sw-description", Array(good.replacingOccurrences(of: "\"3.0\"", with: "\"3.1\"").utf8))
             return try release.swu("tampered-description.swu")
         }
+        let tamperedVerify = try sim.twinslot(
+            "bundle", "verify", release.builder.directory + "/../tampered-description.swu", "--keyring",
+            sim.pki + "/keyring.pem")
+        #expect(tamperedVerify.status == 11, "\(tamperedVerify.stderr)")
         try attempt("tampered signature", expect: 11, "signature") {
             try b.describe(good)
             var signature = b.read("sw-description.sig")
