@@ -301,6 +301,10 @@ struct SwuRelease {
                 release.description(sim, securityVersion: 3, copy2Rootfs: sim.device + "/slots/rootfs-a.img"))
             return try release.swu("wrong-copy.swu")
         }
+        try attempt("archive image for a raw slot", expect: 12, "is a raw slot but the bundle's image is tar") {
+            try b.describe(good.replacingOccurrences(of: "type = \"raw\"", with: "type = \"archive\""))
+            return try release.swu("type.swu")
+        }
         try attempt("xz compression", expect: 10, "compression 'xz'") {
             try b.describe(release.description(sim, securityVersion: 3, firmwareExtra: "\ncompressed = \"xz\";"))
             return try release.swu("xz.swu")
@@ -314,7 +318,7 @@ struct SwuRelease {
             try b.describe(good)
             return try release.swu("order.swu", members: ["sw-description.sig", "sw-description"])
         }
-        #expect(cases.count == 10)
+        #expect(cases.count == 11)
         // bundle verify tells the same.
         try b.describe(good)
         var stored = b.read("firmware.bin")
