@@ -17,6 +17,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Headers only: libcurl is loaded with dlopen when the first transfer starts (shim.h).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux"),
         .target(
             name: "TwinslotCore",
@@ -26,11 +28,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "TwinslotFleet",
+            dependencies: [
+                "TwinslotCore", "CCurl", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "TwinslotSim", dependencies: ["TwinslotCore"]),
         .executableTarget(
             name: "twinslot",
             dependencies: [
-                "TwinslotCore", "TwinslotSim",
+                "TwinslotCore", "TwinslotFleet", "TwinslotSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -38,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
         .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore", "TestSupport"]),
+        .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
         .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]
 )

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
 repeats=${2:-3}
 bash scripts/setup.sh >/dev/null
-swift build -c release --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
+# The binary a device runs: the Swift runtime linked in (docs/operations.md).
+swift build -c release --static-swift-stdlib --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
 bin=$PWD/.build/release/twinslot
 cache=${TWINSLOT_BENCH_CACHE:-$PWD/.build/bench}
 mkdir -p "$cache"

@@ -5,9 +5,9 @@ set -euo pipefail
 
 packages=(
   # build: the C libraries twinslot links
-  libarchive-dev libssl-dev libzstd-dev pkg-config
+  libarchive-dev libssl-dev libzstd-dev libcurl4-openssl-dev pkg-config
   # tests and demo: the real tools users have
-  openssl zstd tar cpio bc python3 util-linux grub-common libubootenv-tool swupdate systemd
+  openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
 )
 
 missing=()
@@ -27,5 +27,16 @@ if ! command -v swift >/dev/null 2>&1; then
     [ -x "$candidate/swift" ] && export PATH="$candidate:$PATH"
   done
 fi
+# The integration tests' hawkBit-compatible server: goosebit from PyPI, in its own venv built on
+# Debian's python3 (scripts/goosebit.py runs with this venv's python).
+GOOSEBIT_VERSION=0.2.12
+GOOSEBIT_VENV=/opt/twinslot-test/goosebit-venv
+if [ "$("$GOOSEBIT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("goosebit"))' 2>/dev/null)" \
+  != "$GOOSEBIT_VERSION" ]; then
+  echo "setup: installing goosebit $GOOSEBIT_VERSION into $GOOSEBIT_VENV"
+  [ -x "$GOOSEBIT_VENV/bin/python" ] || /usr/bin/python3 -m venv "$GOOSEBIT_VENV"
+  "$GOOSEBIT_VENV/bin/python" -m pip install -q --disable-pip-version-check "goosebit==$GOOSEBIT_VERSION"
+fi
+
 command -v swift >/dev/null 2>&1 || { echo "setup: swift (6.3) is not on PATH; install the toolchain from swift.org" >&2; exit 1; }
 echo "setup: ready ($(swift --version 2>/dev/null | head -1))"

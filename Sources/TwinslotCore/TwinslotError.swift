@@ -11,6 +11,9 @@ public enum FailureClass: String, Sendable, CaseIterable, Codable {
     case healthFailed = "health-failed"
     case config
     case state
+    /// The bundle or the fleet server could not be reached, or the transfer failed after every
+    /// retry: nothing about the bundle itself is known to be wrong.
+    case network
     case internalError = "internal"
 
     /// Exit codes are part of the CLI contract: never renumber one.
@@ -27,6 +30,7 @@ public enum FailureClass: String, Sendable, CaseIterable, Codable {
         case .healthFailed: 16
         case .config: 17
         case .state: 18
+        case .network: 19
         }
     }
 }

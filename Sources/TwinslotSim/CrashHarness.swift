@@ -1,6 +1,11 @@
-import Foundation
 import SystemPackage
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Cuts the power at every durable operation of a whole update story and checks, after each
 /// cut and a reboot, design.md's four invariants (docs/crash-safety.md, "The crash harness").

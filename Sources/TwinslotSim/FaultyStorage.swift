@@ -1,7 +1,12 @@
-import Foundation
 import Synchronization
 import SystemPackage
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The power was cut: this and every later operation on the storage fails.
 public struct PowerCut: PowerCutSignal, CustomStringConvertible {

@@ -1,6 +1,11 @@
-import Foundation
 import SystemPackage
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A simulated A/B device in a directory: file-backed raw slots (rootfs, firmware), a directory
 /// slot class (apps) made current by a symlink, the GRUB scheme in a grubenv file, and a file

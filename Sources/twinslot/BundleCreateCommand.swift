@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BundleCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -69,7 +74,7 @@ struct BundleCreateCommand: ParsableCommand {
                     "  \(image.slotClass): \(image.content.rawValue) \(formatBytes(image.size)) -> \(formatBytes(image.compressedSize))"
                 )
             }
-            print(String(format: "  bundle hash %@, %.2f s", result.bundleHash, seconds))
+            print("  bundle hash \(result.bundleHash), \(fixedPoint(seconds, digits: 2)) s")
         }
     }
 }

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BundleExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct BundleVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,7 +65,8 @@ struct BundleVerifyCommand: ParsableCommand {
             print("  signed by \(verified.signer?.subject ?? "?")")
             for image in images { print("  \(image.slotClass): \(formatBytes(image.size)) sha256 \(image.sha256)") }
             let rate = seconds > 0 ? Double(total) / seconds / 1_000_000 : 0
-            print(String(format: "  %@ in %.2f s (%.0f MB/s)", formatBytes(total), seconds, rate))
+            print(
+                "  \(formatBytes(total)) in \(fixedPoint(seconds, digits: 2)) s (\(fixedPoint(rate, digits: 0)) MB/s)")
         }
     }
 }

@@ -1,7 +1,20 @@
 import ArgumentParser
-import Foundation
 import Synchronization
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Runs a command body and turns an engine error into one line on stderr and its documented
 /// exit code (docs/cli.md), so scripts can branch on the code and people can read the line.
@@ -19,7 +32,7 @@ func reportingFailures<T>(json: Bool = false, _ body: () throws -> T) throws -> 
                     error: ErrorReport.Body(
                         class: failureClass.rawValue, message: message, exitCode: failureClass.exitCode)))
         }
-        FileHandle.standardError.write(Data("twinslot: error: \(message)\n".utf8))
+        writeUnbuffered("twinslot: error: \(message)\n", to: STDERR_FILENO)
         throw ExitCode(failureClass.exitCode)
     }
 }
@@ -42,7 +55,7 @@ func jsonText(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     return String(decoding: try! encoder.encode(value), as: UTF8.self)
 }
 
@@ -50,7 +63,7 @@ func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     let data = try! encoder.encode(value)
     print(String(decoding: data, as: UTF8.self))
 }
@@ -64,7 +77,28 @@ func formatBytes(_ bytes: UInt64) -> String {
         value /= 1024
         unit += 1
     }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(bytes) B" : "\(fixedPoint(value, digits: 1)) \(units[unit])"
+}
+
+/// `text` padded with spaces on the right to `width` characters (never cut).
+func padRight(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count))
+}
+
+/// `text` padded with spaces on the left to `width` characters (never cut).
+func padLeft(_ text: String, _ width: Int) -> String {
+    String(repeating: " ", count: max(0, width - text.count)) + text
+}
+
+/// Writes `text` straight to a file descriptor, past `print`'s buffer (as FileHandle does).
+func writeUnbuffered(_ text: String, to descriptor: Int32) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
 }
 
 /// One JSON object on one line (JSON Lines), for streams orchestrators read line by line.
@@ -72,9 +106,9 @@ func printJSONLine(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.dateEncodingStrategy = .iso8601
+    encoder.dateEncodingStrategy = .iso8601UTC
     let data = try! encoder.encode(value)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    writeUnbuffered(String(decoding: data, as: UTF8.self) + "\n", to: STDOUT_FILENO)
 }
 
 /// How install progress is shown: a bar on a terminal (stderr), JSON lines with --json, nothing
@@ -104,10 +138,10 @@ enum ProgressDisplay {
             let rate = Double(progress.bytes) / elapsed
             guard progress.total > 0 || progress.bytes == 0 else {
                 // Size unknown until the image ends (a compressed SWUpdate image): no bar.
-                let line = String(
-                    format: "\r%-10@ %@ written (size unknown until the end)  %@/s", progress.slotClass,
-                    formatBytes(progress.bytes), formatBytes(UInt64(rate)))
-                FileHandle.standardError.write(Data(line.utf8))
+                let line =
+                    "\r\(padRight(progress.slotClass, 10)) \(formatBytes(progress.bytes)) written (size unknown "
+                    + "until the end)  \(formatBytes(UInt64(rate)))/s"
+                writeUnbuffered(line, to: STDERR_FILENO)
                 return
             }
             let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
@@ -115,10 +149,11 @@ enum ProgressDisplay {
             let width = 30
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            let line = String(
-                format: "\r%-10@ [%@] %3.0f%%  %@ / %@  %@/s  ETA %3.0fs", progress.slotClass, bar, fraction * 100,
-                formatBytes(progress.bytes), formatBytes(progress.total), formatBytes(UInt64(rate)), eta)
-            FileHandle.standardError.write(Data((line + (progress.bytes >= progress.total ? "\n" : "")).utf8))
+            let line =
+                "\r\(padRight(progress.slotClass, 10)) [\(bar)] \(padLeft(fixedPoint(fraction * 100, digits: 0), 3))%  "
+                + "\(formatBytes(progress.bytes)) / \(formatBytes(progress.total))  \(formatBytes(UInt64(rate)))/s  "
+                + "ETA \(padLeft(fixedPoint(eta, digits: 0), 3))s"
+            writeUnbuffered(line + (progress.bytes >= progress.total ? "\n" : ""), to: STDERR_FILENO)
         }
     }
 }

@@ -1,7 +1,12 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
 import TwinslotSim
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
 import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,15 +23,15 @@ struct StatusCommand: ParsableCommand {
             let report = try StatusReport.read(device: device)
             if json {
                 // The last operation's report goes in whole, as it was written.
-                let encoded = try JSONSerialization.jsonObject(with: Data(jsonText(report).utf8)) as! [String: Any]
-                var object = encoded
+                var object = try JSONDecoder().decode([String: JSONValue].self, from: Data(jsonText(report).utf8))
                 if let last = Reporter(device: device).lastReport(),
-                    let parsed = try? JSONSerialization.jsonObject(with: Data(last.utf8))
+                    let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(last.utf8))
                 {
                     object["last_report"] = parsed
                 }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(object), as: UTF8.self))
                 return
             }
             print("compatible:  \(report.compatible)")
@@ -57,7 +62,7 @@ struct StatusCommand: ParsableCommand {
                 print()
                 var line = "last operation: \(last.outcome.rawValue)"
                 if let version = last.version { line += " (\(version))" }
-                line += " at \(ISO8601DateFormatter().string(from: last.finished))"
+                line += " at \(iso8601(last.finished))"
                 print(line)
                 if let reason = last.reason { print("  \(reason)") }
             }
@@ -76,10 +81,58 @@ func printTable(_ header: [String], _ rows: [[String]]) {
         ([header] + rows).map { $0[column].count }.max() ?? 0
     }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-            .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        var text = cells.enumerated().map { padRight($1, widths[$0]) }.joined(separator: "  ")
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return text
     }
     print(line(header))
     print(line(widths.map { String(repeating: "-", count: $0) }))
     for row in rows { print(line(row)) }
+}
+
+/// Any JSON value, to pass a document through without knowing its shape.
+enum JSONValue: Codable, Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case unsigned(UInt64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer()
+        if value.decodeNil() {
+            self = .null
+        } else if let bool = try? value.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let integer = try? value.decode(Int64.self) {
+            self = .integer(integer)
+        } else if let unsigned = try? value.decode(UInt64.self) {
+            self = .unsigned(unsigned)
+        } else if let number = try? value.decode(Double.self) {
+            self = .number(number)
+        } else if let string = try? value.decode(String.self) {
+            self = .string(string)
+        } else if let array = try? value.decode([JSONValue].self) {
+            self = .array(array)
+        } else {
+            self = .object(try value.decode([String: JSONValue].self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var value = encoder.singleValueContainer()
+        switch self {
+        case .null: try value.encodeNil()
+        case .bool(let bool): try value.encode(bool)
+        case .integer(let integer): try value.encode(integer)
+        case .unsigned(let unsigned): try value.encode(unsigned)
+        case .number(let number): try value.encode(number)
+        case .string(let string): try value.encode(string)
+        case .array(let array): try value.encode(array)
+        case .object(let object): try value.encode(object)
+        }
+    }
 }

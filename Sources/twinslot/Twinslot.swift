@@ -1,4 +1,5 @@
 import ArgumentParser
+import Synchronization
 import TwinslotCore
 
 #if canImport(Glibc)
@@ -7,11 +8,22 @@ import TwinslotCore
 
 /// Test-only: with `TWINSLOT_TEST_STOP_AFTER=<record kind>` (BEGIN, STAGED, FLIPPED, …) the
 /// process stops itself (SIGSTOP) right after that journal record is durable, so the crash
-/// tests can kill it exactly at a phase boundary. Unset, nothing happens.
+/// tests can kill it exactly at a phase boundary. `KIND#N` stops at the N-th such record.
+/// Unset, nothing happens.
 func installTestStopHook() {
-    guard let kind = getenv("TWINSLOT_TEST_STOP_AFTER").map({ String(cString: $0) }), !kind.isEmpty else { return }
+    guard let value = getenv("TWINSLOT_TEST_STOP_AFTER").map({ String(cString: $0) }), !value.isEmpty else { return }
+    let parts = value.split(separator: "#", maxSplits: 1)
+    let kind = String(parts[0])
+    let nth = parts.count == 2 ? Int(parts[1]) ?? 1 : 1
+    let seen = Mutex(0)
     Journal.afterDurableAppend = { record in
-        if record.kind == kind { raise(SIGSTOP) }
+        guard record.kind == kind else { return }
+        if seen.withLock({ count in
+            count += 1
+            return count == nth
+        }) {
+            raise(SIGSTOP)
+        }
     }
 }
 
@@ -36,7 +48,7 @@ struct Twinslot: ParsableCommand {
             """,
         subcommands: [
             BundleCommand.self, InstallCommand.self, StatusCommand.self, BootCommand.self, MarkGoodCommand.self,
-            MarkBadCommand.self, SimCommand.self,
+            MarkBadCommand.self, AgentCommand.self, SimCommand.self,
         ]
     )
 }

@@ -20,12 +20,28 @@ struct SimulatedDeviceFixture {
     /// Makes a signed bundle whose images are derived from `seed`; `classes` defaults to all.
     func bundle(
         _ version: String, securityVersion: Int, seed: UInt8, compatible: String = "twinslot-sim",
-        classes: [String] = ["rootfs", "firmware", "apps"]
+        classes: [String] = ["rootfs", "firmware", "apps"], incompressible: Bool = false,
+        failingSelftest: Bool = false
     ) throws -> String {
         let dir = root + "/content-\(version)"
         try FileManager.default.createDirectory(atPath: dir + "/apps/bin", withIntermediateDirectories: true)
         var rootfs = [UInt8](repeating: 0, count: 3 << 20 + 777)
         for i in rootfs.indices { rootfs[i] = UInt8(truncatingIfNeeded: (i &* 31) ^ Int(seed) &+ i / 4096) }
+        if failingSelftest {
+            FileManager.default.createFile(
+                atPath: dir + "/apps/bin/selftest", contents: Data("#!/bin/sh\necho selftest failed\nexit 1\n".utf8),
+                attributes: [.posixPermissions: 0o755])
+        }
+        if incompressible {
+            // xorshift: bytes zstd cannot shrink, so the bundle is as large as the image.
+            var state = UInt64(seed) &+ 0x9E37_79B9_7F4A_7C15
+            for i in rootfs.indices {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                rootfs[i] = UInt8(truncatingIfNeeded: state)
+            }
+        }
         FileManager.default.createFile(atPath: dir + "/rootfs.img", contents: Data(rootfs))
         FileManager.default.createFile(atPath: dir + "/firmware.img", contents: Data(repeating: seed, count: 40_000))
         FileManager.default.createFile(atPath: dir + "/apps/VERSION", contents: Data("\(version)\n".utf8))

@@ -71,7 +71,7 @@ struct SwuRelease {
     var firmwareSha = ""
     var appsSha = ""
 
-    init(_ sim: SimulatedDeviceFixture, version: String, seed: UInt8) throws {
+    init(_ sim: SimulatedDeviceFixture, version: String, seed: UInt8, selftestStatus: Int32? = nil) throws {
         self.version = version
         builder = try SwuBuilder(sim.root, pki: sim.pki)
         var rootfs = [UInt8](repeating: 0, count: 2 << 20 + 333)
@@ -85,6 +85,12 @@ struct SwuRelease {
         _ = FileManager.default.createFile(atPath: tree + "/VERSION", contents: Data("\(version)\n".utf8))
         _ = FileManager.default.createFile(
             atPath: tree + "/bin/run", contents: Data("#!/bin/sh\necho \(version)\n".utf8))
+        if let selftestStatus {
+            _ = FileManager.default.createFile(
+                atPath: tree + "/bin/selftest",
+                contents: Data("#!/bin/sh\necho selftest \(version)\nexit \(selftestStatus)\n".utf8),
+                attributes: [.posixPermissions: 0o755])
+        }
         try builder.tar("apps.tar", of: tree)
         rootfsSha = builder.sha256(try builder.zstd("rootfs.img"))
         appsSha = builder.sha256(try builder.zstd("apps.tar"))
@@ -462,6 +468,58 @@ final class PipeByteSource: ByteSource {
         // The operation report names the .swu's version and its bytes.
         let report = try sim.twinslot("status", "--json")
         #expect(report.stdout.contains("3.0"))
+    }
+
+    /// A slot write that fails (an I/O error, a full disk) while a .swu image streams ends the
+    /// stream with the sink's error, and promptly: the pipeline is finished exactly once. The
+    /// firmware image fits one pipeline buffer, so its only write fails after the producer is
+    /// done: the case where finishing twice waited forever.
+    @Test func aFailingSlotWriteEndsTheSwuStreamWithItsError() throws {
+        struct WriteFailed: Error, Equatable {}
+        final class FailingSink: ImageSink {
+            var writes = 0
+            func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
+                writes += 1
+                throw WriteFailed()
+            }
+        }
+        final class Outcome: @unchecked Sendable {
+            var error: (any Error)?
+            var sinkWrites = 0
+            var member: String?
+        }
+        let sim = try SimulatedDeviceFixture("swu-sink-error")
+        let release = try SwuRelease(sim, version: "3.0", seed: 3)
+        try release.builder.describe(release.description(sim, securityVersion: 3))
+        let swu = try release.swu("sink.swu")
+        let keyring = try Keyring(contentsOf: sim.pki + "/keyring.pem")
+        let outcome = Outcome()
+        let finished = DispatchSemaphore(value: 0)
+        // On its own thread, so that a regression (a second finish waiting forever) fails this
+        // test after a timeout instead of hanging the suite. Checks happen back on the test's.
+        Thread.detachNewThread {
+            defer { finished.signal() }
+            do {
+                let reader = try SwuReader(source: try PipeByteSource(file: swu, name: "stream"), target: nil)
+                _ = try reader.readManifest(keyring: keyring)
+                guard let first = try reader.nextImage() else { return }
+                try reader.streamImage(first, into: nil, limit: nil)
+                guard let image = try reader.nextImage() else { return }
+                outcome.member = image.member
+                let sink = FailingSink()
+                defer { outcome.sinkWrites = sink.writes }
+                try reader.streamImage(image, into: sink, limit: nil)
+            } catch {
+                outcome.error = error
+            }
+        }
+        guard finished.wait(timeout: .now() + 60) == .success else {
+            Issue.record("streamImage did not return within 60 s after the sink failed")
+            return
+        }
+        #expect(outcome.error as? WriteFailed == WriteFailed(), "\(String(describing: outcome.error))")
+        #expect(outcome.member == "firmware.bin")
+        #expect(outcome.sinkWrites == 1)
     }
 
     /// Tampering is refused with the same error types, classes and exit codes for both formats.

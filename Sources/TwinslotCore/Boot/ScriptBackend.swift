@@ -1,6 +1,3 @@
-import Dispatch
-import Foundation
-
 /// A backend that delegates to a user command, in the manner of RAUC's custom bootloader
 /// backend. The command is run with one verb and its arguments appended:
 ///
@@ -82,48 +79,23 @@ public struct ScriptBackend: BootBackend {
         return letter
     }
 
-    /// Runs the command with `arguments`; returns its trimmed standard output.
+    /// Runs the command with `arguments`; returns its trimmed standard output. Like any other
+    /// bootloader tool, it runs without a time limit; its output is bounded (`Subprocess`).
     func run(_ arguments: String...) throws -> String {
         let verb = arguments.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst()) + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let result: Subprocess.Result
         do {
-            try process.run()
+            result = try Subprocess.run(
+                command + arguments, timeout: .infinity, separateErrors: true, searchPath: false)
         } catch {
             throw BootError.io("boot script \(command[0]) \(verb): cannot start: \(error)")
         }
-        // Drain stderr concurrently so a chatty command cannot block on a full pipe.
-        let errorBox = DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errorBox.set(err.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let errorText = String(decoding: errorBox.get(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let status =
-                process.terminationReason == .exit
-                ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
+        guard result.status == 0 else {
+            let status = result.status.map { "exit status \($0)" } ?? "signal \(result.signal ?? 0)"
+            let errorText = result.errors.trimmingWhitespace()
             throw BootError.io(
                 "boot script \(command[0]) \(verb) failed (\(status))" + (errorText.isEmpty ? "" : ": \(errorText)"))
         }
-        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.output.trimmingWhitespace()
     }
-}
-
-private final class DataBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.withLock { data = value } }
-    func get() -> Data { lock.withLock { data } }
 }

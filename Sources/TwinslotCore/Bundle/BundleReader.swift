@@ -15,8 +15,8 @@ public struct VerifiedManifest: Sendable {
 /// through the decode/hash pipeline into a sink. Nothing of an image reaches a sink before the
 /// manifest's signature verified, and every member is checked against the manifest.
 public final class BundleReader {
-    private let tar: TarStreamReader
-    private let source: any ByteSource
+    private var tar: TarStreamReader
+    private var source: any ByteSource
     private var verified: VerifiedManifest?
     private var nextImageIndex = 0
     private var seenNames: Set<String> = []
@@ -157,7 +157,34 @@ public final class BundleReader {
             throw BundleError.memberSizeMismatch(member: entry.name, declared: image.compressedSize, actual: entry.size)
         }
         nextImageIndex += 1
+        currentImageOffset = tar.lastHeaderOffset
         return image
+    }
+
+    /// The verified manifest's hash, once read.
+    public var bundleHash: String? { verified?.bundleHash }
+
+    /// Where the member of the image `nextImage` returned last starts in the bundle.
+    public private(set) var currentImageOffset: UInt64?
+
+    /// The manifest read and verified from the start of the bundle still governs every member
+    /// read after the resume. The images skipped must be exactly those before the offset.
+    public func resume(at offset: UInt64, skipping: Set<String>, source newSource: any ByteSource) throws -> Bool {
+        guard let verified else { preconditionFailure("readManifest must come first") }
+        let images = verified.manifest.images
+        let index = skipping.count
+        guard index > 0, index < images.count, Set(images[..<index].map(\.slotClass)) == skipping else {
+            return false
+        }
+        source = newSource
+        do {
+            tar = try TarStreamReader(source: newSource, baseOffset: offset)
+        } catch {
+            throw Self.classify(error, member: nil, bytesRead: 0, source: newSource.name)
+        }
+        for image in images[..<index] { seenNames.insert(image.member) }
+        nextImageIndex = index
+        return true
     }
 
     /// Streams the current image into `sink` (nil: hash only) and checks its sizes and hashes.

@@ -15,6 +15,17 @@ public protocol BundleSource: AnyObject {
     func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?, limit: UInt64?) throws -> ImageDigest
 }
 
+/// A reader that can continue a bundle in the middle: an install interrupted after some images
+/// were staged starts a new reader on the bytes from the next image's member header on.
+public protocol ResumableBundleSource: BundleSource {
+    /// Where the member of the image `nextImage` returned last starts in the bundle.
+    var currentImageOffset: UInt64? { get }
+    /// Continues at `offset` (a member header), reading from `source`, which starts there; the
+    /// images of `skipping` (slot classes) are in their slots already. False: this reader
+    /// cannot continue there (the install starts over).
+    func resume(at offset: UInt64, skipping: Set<String>, source: any ByteSource) throws -> Bool
+}
+
 /// The bundle formats twinslot reads.
 public enum BundleFormat: String, Sendable {
     /// docs/bundle-format.md: a tar with manifest.json and manifest.sig.
@@ -45,7 +56,7 @@ public enum BundleFormat: String, Sendable {
     }
 }
 
-extension BundleReader: BundleSource {
+extension BundleReader: ResumableBundleSource {
     @discardableResult
     public func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?, limit: UInt64?) throws
         -> ImageDigest
@@ -76,6 +87,9 @@ final class PeekingByteSource: ByteSource {
         }
         return buffered
     }
+
+    func finish() throws { try inner.finish() }
+    func reopen(at offset: UInt64) throws -> (any ByteSource)? { try inner.reopen(at: offset) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if !buffered.isEmpty {

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -32,6 +37,10 @@ public struct BundleWriter {
     public var images: [ImageInput]
     public var compressionLevel: Int32 = 3
     public var workers: Int32 = Int32(ProcessInfo.processInfo.activeProcessorCount)
+    /// Each image is a sequence of independent zstd frames of this many uncompressed bytes (the
+    /// last one shorter), so that an interrupted install can resume at a frame boundary.
+    public var frameSize: Int = BundleWriter.defaultFrameSize
+    public static let defaultFrameSize = 32 << 20
     public var created = Date()
 
     public init(
@@ -81,7 +90,7 @@ public struct BundleWriter {
                     sha256: digest.sha256, compressedSize: digest.compressedSize,
                     compressedSha256: digest.compressedSha256))
         }
-        let timestamp = ISO8601DateFormatter().string(from: created)
+        let timestamp = iso8601(created)
         let manifest = Manifest(
             compatible: compatible, version: version, securityVersion: securityVersion, created: timestamp,
             description: description, images: entries)
@@ -104,7 +113,8 @@ public struct BundleWriter {
             if case .regular(let size) = PosixStorage().fileKind(FilePath(path)) { return size }
             return nil
         }()
-        let encoder = try ZstdEncoder(level: compressionLevel, workers: workers, pledgedSize: size)
+        precondition(frameSize > 0, "frameSize must be positive")
+        let encoder = try ZstdEncoder(level: compressionLevel, workers: workers, pledgedSize: nil)
         let out = try FileDescriptor.open(
             FilePath(destination), .writeOnly, options: [.create, .truncate, .closeOnExec],
             permissions: [.ownerReadWrite, .groupRead, .otherRead])
@@ -122,13 +132,33 @@ public struct BundleWriter {
             compressedTotal += UInt64(block.count)
             _ = try out.writeAll(block)
         }
+        // Bytes of the current frame fed so far. A frame's content size goes in its header when
+        // the input's size is known.
+        var inFrame = 0
+        if let size { try encoder.pledge(min(UInt64(frameSize), size)) }
         while true {
             let n = try input.read(into: buffer)
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            var chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
             hasher.update(chunk)
             total += UInt64(n)
-            try encoder.encode(chunk, end: n == 0, scratch: scratch, emit: emit)
-            if n == 0 { break }
+            if n == 0 {
+                // The last frame ends here (an empty image is one empty frame).
+                if inFrame > 0 || total == 0 { try encoder.encode(chunk, end: true, scratch: scratch, emit: emit) }
+                break
+            }
+            while !chunk.isEmpty {
+                let take = min(chunk.count, frameSize - inFrame)
+                inFrame += take
+                let ends = inFrame == frameSize
+                try encoder.encode(
+                    UnsafeRawBufferPointer(rebasing: chunk[..<take]), end: ends, scratch: scratch, emit: emit)
+                chunk = UnsafeRawBufferPointer(rebasing: chunk[take...])
+                if ends {
+                    inFrame = 0
+                    let fed = total - UInt64(chunk.count)
+                    if let size, size > fed { try encoder.pledge(min(UInt64(frameSize), size - fed)) }
+                }
+            }
         }
         return ImageDigest(
             size: total, sha256: hasher.finalize(), compressedSize: compressedTotal,

@@ -7,6 +7,18 @@ public protocol ByteSource: AnyObject {
     var name: String { get }
     /// Reads up to `buffer.count` bytes; 0 means the end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Called once the installer has every image and before it offers them to the bootloader:
+    /// a source that promised more (a size or digest from a fleet server) checks it here, so a
+    /// transfer that does not match is refused before the flip.
+    func finish() throws
+    /// The same bundle from byte `offset` on, for an install that resumes where an interrupted
+    /// one stopped; nil when this source cannot (the install then starts over).
+    func reopen(at offset: UInt64) throws -> (any ByteSource)?
+}
+
+extension ByteSource {
+    public func finish() throws {}
+    public func reopen(at offset: UInt64) throws -> (any ByteSource)? { nil }
 }
 
 public final class FileByteSource: ByteSource {
@@ -26,6 +38,16 @@ public final class FileByteSource: ByteSource {
     }
 
     deinit { try? fd?.close() }
+
+    public func reopen(at offset: UInt64) throws -> (any ByteSource)? {
+        let reopened = try FileByteSource(path: name)
+        do {
+            _ = try reopened.fd?.seek(offset: Int64(offset), from: .start)
+        } catch {
+            throw BundleError.unreadable(path: name, reason: "\(error)")
+        }
+        return reopened
+    }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let fd else { return 0 }

@@ -19,7 +19,9 @@ struct ImageProducer {
     var nextBlock: () throws -> UnsafeRawBufferPointer?
 
     /// Runs the image through a fresh pipeline into `sink` (nil: hash only) and returns what the
-    /// consumer saw. The sink may have received bytes when this throws.
+    /// consumer saw. The sink may have received bytes when this throws. Both readers stream
+    /// through here, so the pipeline's consumer is ended exactly once on every path: finishing a
+    /// second time (after a sink error came out of the first finish) would wait forever.
     func stream(into sink: (any ImageSink)?) throws -> ImageDigest {
         let pipeline = ImagePipeline(sink: sink)
         pipeline.start()

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The signed description of a bundle (docs/bundle-format.md). Its exact bytes are what
 /// `manifest.sig` signs, so it is parsed only after the signature verified.
@@ -75,16 +79,14 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     /// Parses and validates manifest bytes.
     public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        let object: Any
+        let top: TopLevel
         do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes))
+            top = try JSONDecoder().decode(TopLevel.self, from: Data(bytes))
         } catch {
-            throw BundleError.manifestInvalid("not valid JSON (\(error.localizedDescription))")
+            throw BundleError.manifestInvalid("not valid JSON (\(Self.reason(error)))")
         }
-        guard let dictionary = object as? [String: Any] else {
-            throw BundleError.manifestInvalid("the top level must be a JSON object")
-        }
-        guard let format = dictionary["format_version"] as? Int else {
+        guard let keys = top.keys else { throw BundleError.manifestInvalid("the top level must be a JSON object") }
+        guard let format = top.formatVersion else {
             throw BundleError.manifestInvalid("missing integer 'format_version'")
         }
         guard format == formatVersion else { throw BundleError.unsupportedFormatVersion(format) }
@@ -92,7 +94,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             "format_version", "compatible", "version", "security_version", "created",
             "description", "images",
         ]
-        if let unknown = dictionary.keys.sorted().first(where: { !known.contains($0) }) {
+        if let unknown = keys.sorted().first(where: { !known.contains($0) }) {
             throw BundleError.manifestInvalid("unknown key '\(unknown)'")
         }
         let manifest: Manifest
@@ -109,6 +111,38 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
         try manifest.validate()
         return manifest
+    }
+
+    /// The first look at a manifest: valid JSON, an object at the top, its keys and its format
+    /// version, before anything else is decoded.
+    private struct TopLevel: Decodable {
+        /// nil when the top level is not an object.
+        var keys: [String]?
+        /// nil when missing or not an integer.
+        var formatVersion: Int?
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            guard let object = try? decoder.container(keyedBy: Key.self) else {
+                // Valid JSON, but not an object (the parser already refused invalid JSON).
+                return
+            }
+            keys = object.allKeys.map(\.stringValue)
+            formatVersion = try? object.decode(Int.self, forKey: Key(stringValue: "format_version"))
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        }
+        return "\(error)"
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {

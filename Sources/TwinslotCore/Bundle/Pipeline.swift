@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// A fixed-size, page-aligned buffer handed between the two pipeline threads. Only one thread
 /// touches it at a time: ownership moves with the message that carries it.
@@ -17,7 +17,7 @@ final class PipelineBuffer: @unchecked Sendable {
 
 /// A blocking FIFO between two threads.
 final class BlockingQueue<Element>: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var items: [Element] = []
 
     func put(_ item: Element) {
@@ -53,7 +53,7 @@ public struct ImageDigest: Sendable, Equatable {
 /// decompresses it; the second thread hashes the compressed and the decompressed bytes and hands
 /// the latter to the sink. Memory is `bufferCount × bufferSize`, whatever the image size.
 final class ImagePipeline: @unchecked Sendable {
-    static let bufferSize = 1 << 20
+    static let bufferSize = 128 << 10
     static let bufferCount = 6
 
     enum Message {
@@ -65,8 +65,7 @@ final class ImagePipeline: @unchecked Sendable {
     private let free = BlockingQueue<PipelineBuffer>()
     private let work = BlockingQueue<Message>()
     private let done = BlockingQueue<Result<ImageDigest, any Error>>()
-    private let failure = NSLock()
-    private var consumerError: (any Error)?
+    private let consumerError = Mutex<(any Error)?>(nil)
     private let sink: (any ImageSink)?
 
     init(sink: (any ImageSink)?) {
@@ -75,16 +74,10 @@ final class ImagePipeline: @unchecked Sendable {
     }
 
     /// The consumer's error, if it failed; the producer stops at the next buffer.
-    var failed: (any Error)? {
-        failure.lock()
-        defer { failure.unlock() }
-        return consumerError
-    }
+    var failed: (any Error)? { consumerError.withLock { $0 } }
 
     func start() {
-        let thread = Thread { [self] in consume() }
-        thread.name = "twinslot-image-sink"
-        thread.start()
+        startThread(name: "twinslot-sink") { [self] in consume() }
     }
 
     func takeFreeBuffer() throws -> PipelineBuffer {
@@ -126,9 +119,7 @@ final class ImagePipeline: @unchecked Sendable {
                         try sink?.write(buffer.bytes, at: size)
                     } catch let sinkError {
                         error = sinkError
-                        failure.lock()
-                        consumerError = sinkError
-                        failure.unlock()
+                        consumerError.withLock { $0 = sinkError }
                     }
                     size += UInt64(buffer.count)
                 }

@@ -1,5 +1,10 @@
 import COpenSSL
-import Foundation
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The device's trust anchors: a PEM file of one or more CA certificates. Kept as DER so the
 /// value is Sendable; OpenSSL objects are made per verification and freed with it.
@@ -318,6 +323,6 @@ enum OpenSSL {
         var time = tm()
         guard let asn1 = X509_get0_notAfter(cert), ASN1_TIME_to_tm(asn1, &time) == 1 else { return "?" }
         let date = Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
-        return ISO8601DateFormatter().string(from: date)
+        return iso8601(date)
     }
 }

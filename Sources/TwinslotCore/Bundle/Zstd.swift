@@ -56,11 +56,18 @@ public final class ZstdEncoder {
 
     deinit { ZSTD_freeCCtx(context) }
 
+    /// Declares the next frame's uncompressed size (written into its header). Only at a frame's
+    /// start: before any input, or after `encode(_:end: true, …)`.
+    public func pledge(_ size: UInt64) throws {
+        try check(ZSTD_CCtx_setPledgedSrcSize(context, size))
+    }
+
     private func check(_ code: Int) throws {
         if ZSTD_isError(code) != 0 { throw ZstdError(message: String(cString: ZSTD_getErrorName(code))) }
     }
 
-    /// Feeds `input` and hands every produced block to `emit`. With `end`, finishes the frame.
+    /// Feeds `input` and hands every produced block to `emit`. With `end`, finishes the frame;
+    /// the next input starts a new, independent frame.
     public func encode(
         _ input: UnsafeRawBufferPointer, end: Bool, scratch: UnsafeMutableRawBufferPointer,
         emit: (UnsafeRawBufferPointer) throws -> Void

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What `twinslot boot` found and did.
 public struct BootOutcome: Sendable, Codable, Equatable {

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A device as twinslot sees it: its configuration, the storage every durable write goes
 /// through, and its bootloader backend. Tests and the simulated device swap the storage.
@@ -59,7 +64,7 @@ public struct Device: Sendable {
             }
             throw InstallError.unknownBootedGroup(detail: "no twinslot.slot=A|B on the kernel command line (\(path))")
         }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         guard let letter = SlotLetter(name: trimmed) else {
             throw InstallError.unknownBootedGroup(detail: "\(path) holds '\(trimmed)', not A or B")
         }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -90,7 +94,7 @@ public struct HealthChecker: HealthChecking {
                     command, environment: ["TWINSLOT_BOOTED_GROUP": group.rawValue, "TWINSLOT_CHECK": check.name],
                     timeout: timeout)
                 if result.succeeded { return nil }
-                let output = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                let output = result.output.trimmingWhitespace()
                 return result.summary + (output.isEmpty ? "" : ": " + String(output.suffix(2000)))
             } catch {
                 return "\(error)"
@@ -191,7 +195,7 @@ enum HTTPProbe {
             host = String(authority[..<colon])
             port = Int(authority[authority.index(after: colon)...]) ?? 80
         }
-        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        host = host.trimming(where: { $0 == "[" || $0 == "]" })
         let (fd, error) = TCPProbe.connect(host: host, port: port, timeout: timeout)
         guard let fd else { return error }
         defer { close(fd) }

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -34,6 +39,10 @@ public struct InstallOutcome: Sendable {
     public var signer: String?
     /// From the last image's read-back to the trial boot being durable.
     public var flipSeconds: Double?
+    /// The journal's id for the operation (nil when nothing was written).
+    public var operationID: String?
+    /// Where in the bundle this install continued an interrupted one (nil: from the start).
+    public var resumedFromOffset: UInt64?
 }
 
 /// Installs a bundle into the inactive slot group, following the order of durable writes that
@@ -107,6 +116,8 @@ public struct Installer {
             source,
             swu: SwuTarget(compatible: device.config.compatible, group: target, slotClasses: device.config.slotClasses))
         let verified = try report.phase("verify") { try reader.readManifest(keyring: keyring) }
+        // Read before BEGIN, which clears it.
+        let resumePoint = journal.state.resumePoint
         let manifest = verified.manifest
         report.version = manifest.version
         report.bundleHash = verified.bundleHash
@@ -170,7 +181,28 @@ public struct Installer {
             try journal.append(.targetDisabled(target))
             var steps: [InstallOutcome.Step] = []
             var lastReadBack = Date()
+            var finishing = source
+            var resumedFrom: UInt64?
+            if let point = resumePoint, let resumable = reader as? any ResumableBundleSource,
+                let resumed = try resume(point, resumable, verified, target: target, source: source)
+            {
+                for image in manifest.images where point.staged[image.slotClass] != nil {
+                    let done = point.staged[image.slotClass]!
+                    try journal.append(
+                        .staged(slotClass: image.slotClass, group: target, sha256: done.sha256, size: done.size))
+                    var step = plan.first { $0.slotClass == image.slotClass }!
+                    step.size = done.size
+                    step.sha256 = done.sha256
+                    steps.append(step)
+                }
+                finishing = resumed
+                resumedFrom = point.offset
+                report.phases.append(.init(name: "resume at byte \(point.offset)", started: Date(), seconds: 0))
+            }
             while let image = try reader.nextImage() {
+                if let offset = (reader as? any ResumableBundleSource)?.currentImageOffset {
+                    try journal.append(.imageStarted(slotClass: image.slotClass, offset: offset))
+                }
                 let start = Date()
                 let tracker = ProgressTracker(slotClass: image.slotClass, total: image.size, report: progress)
                 let slot = device.config.slotClass(named: image.slotClass)!
@@ -208,13 +240,17 @@ public struct Installer {
                 tracker.done(size: digest.size)
             }
             report.slots = steps
+            try finishing.finish()
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
             let flip = Date().timeIntervalSince(lastReadBack)
             report.phases.append(.init(name: "flip", started: lastReadBack, seconds: flip))
             let hookFailures = try? reporter.runHooks(.postInstall, environment: hookEnvironment)
             if let failure = hookFailures?.first { report.error = "post-install hook \(failure)" }
-            return outcome(.staged, steps, flip: flip)
+            var staged = outcome(.staged, steps, flip: flip)
+            staged.operationID = operationID
+            staged.resumedFromOffset = resumedFrom
+            return staged
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
             // The target may already be the bootloader's trial (an I/O error after setTrial):
@@ -223,6 +259,28 @@ public struct Installer {
             try? journal.append(.failed(reason: String(describing: error), failureClass: failureClass.rawValue))
             throw error
         }
+    }
+
+    /// Continues an interrupted install of the same bundle into the same group: the images
+    /// staged before the resume point must be raw slots that still hold exactly what was
+    /// verified then (read back and hashed again now), and the source must be able to start at
+    /// the resume offset. Nil: start over.
+    private func resume(
+        _ point: DeviceState.ResumePoint, _ reader: any ResumableBundleSource, _ verified: VerifiedManifest,
+        target: SlotLetter, source: any ByteSource
+    ) throws -> (any ByteSource)? {
+        guard point.target == target, point.bundleHash == verified.bundleHash, !point.staged.isEmpty else { return nil }
+        for (name, done) in point.staged {
+            guard let slot = device.config.slotClass(named: name), slot.type == .raw,
+                let held = try? RawSlotWriter.hashSlot(
+                    storage: device.storage, path: FilePath(slot.path(for: target)), size: done.size),
+                held == done.sha256
+            else { return nil }
+        }
+        guard let reopened = try source.reopen(at: point.offset),
+            try reader.resume(at: point.offset, skipping: Set(point.staged.keys), source: reopened)
+        else { return nil }
+        return reopened
     }
 
     /// The most an image of undeclared size may decode to in `slot`: a block device's size, or

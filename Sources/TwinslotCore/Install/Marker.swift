@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `mark-good` and `mark-bad` on the booted or the other group, for people and for health
 /// logic outside twinslot. Each is a bootloader write followed by its journal record.

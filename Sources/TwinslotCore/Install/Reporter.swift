@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A machine-readable account of one operation, kept in `<data>/reports/`.
 public struct OperationReport: Sendable, Codable {
@@ -90,13 +95,24 @@ public struct Reporter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .iso8601UTC
         return encoder
     }
 
     func reportNames() throws -> [String] {
         guard device.storage.fileKind(reportsDirectory) == .directory else { return [] }
         return try device.storage.directoryEntries(reportsDirectory).filter { $0.hasSuffix(".json") }.sorted()
+    }
+
+    /// The kept reports, oldest first: how operations ended, with their health details.
+    public func reports() -> [OperationReport] {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return ((try? reportNames()) ?? []).compactMap { name in
+            guard let bytes = try? device.storage.readFile(reportsDirectory.appending(name)) else { return nil }
+            return try? decoder.decode(OperationReport.self, from: Data(bytes))
+        }
     }
 
     /// The newest report's JSON, for `status`.
@@ -121,8 +137,16 @@ public struct Reporter {
             for (labels, value) in samples { lines.append("twinslot_\(name)\(labels) \(value)") }
         }
         func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n")
+            var escaped = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\\": escaped += "\\\\"
+                case "\"": escaped += "\\\""
+                case "\n": escaped += "\\n"
+                default: escaped.unicodeScalars.append(scalar)
+                }
+            }
+            return escaped
         }
         let counters = state.counters
         metric(
@@ -136,7 +160,7 @@ public struct Reporter {
             [
                 (
                     "{kind=\"\(escape(last.kind))\",outcome=\"\(escape(last.outcome))\"}",
-                    String(format: "%.3f", (last.finished ?? Date()).timeIntervalSince1970)
+                    fixedPoint((last.finished ?? Date()).timeIntervalSince1970, digits: 3)
                 )
             ])
         if let primary = state.primary {
@@ -156,7 +180,7 @@ public struct Reporter {
         if last.kind == "install" {
             metric(
                 "last_install_duration_seconds", "Wall time of the last install.", "gauge",
-                [("", String(format: "%.3f", (last.finished ?? Date()).timeIntervalSince(last.started)))])
+                [("", fixedPoint((last.finished ?? Date()).timeIntervalSince(last.started), digits: 3))])
             metric("last_install_bytes", "Image bytes written by the last install.", "gauge", [("", "\(last.bytes)")])
         }
         if let booted = last.booted {

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Everything `twinslot status` tells, read without writing anything: the journal's state,
 /// the bootloader's view, and which group is running.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The device's state, derived by replaying the journal: what each slot holds, which group is
 /// the primary, the operation in progress and the last one finished. Never stored on its own
@@ -91,6 +95,21 @@ public struct DeviceState: Codable, Sendable, Equatable {
         public var finished: Date
     }
 
+    /// Where an install of `bundleHash` into `target` that did not finish can continue: the
+    /// images staged before it (class → SHA-256) and the bundle offset of the next image.
+    public struct ResumePoint: Codable, Sendable, Equatable {
+        /// An image in its slot, read back and verified when it was STAGED.
+        public struct StagedImage: Codable, Sendable, Equatable {
+            public var sha256: String
+            public var size: UInt64
+        }
+        public var bundleHash: String
+        public var target: SlotLetter
+        public var staged: [String: StagedImage]
+        public var slotClass: String
+        public var offset: UInt64
+    }
+
     public struct Counters: Codable, Sendable, Equatable {
         public var installs: UInt64 = 0
         public var commits: UInt64 = 0
@@ -106,6 +125,9 @@ public struct DeviceState: Codable, Sendable, Equatable {
     public var installedSecurityVersion: UInt64 = 0
     public var operation: Operation?
     public var last: FinishedOperation?
+    /// Set by IMAGE-STARTED; kept when the install fails or is abandoned; cleared by the next
+    /// BEGIN (which has read it) and by FLIPPED.
+    public var resumePoint: ResumePoint?
     public var counters = Counters()
     public var lastSequence: UInt64 = 0
 
@@ -136,6 +158,7 @@ public struct DeviceState: Codable, Sendable, Equatable {
         switch entry.record {
         case .begin(let begin):
             counters.installs += 1
+            resumePoint = nil
             operation = Operation(
                 id: begin.operationID, bundleHash: begin.bundleHash, version: begin.version,
                 securityVersion: begin.securityVersion, source: begin.source, target: begin.target,
@@ -150,11 +173,26 @@ public struct DeviceState: Codable, Sendable, Equatable {
             if primary == begin.target { primary = nil }
         case .targetDisabled:
             operation?.phase = .targetDisabled
+        case .imageStarted(let slotClass, let offset):
+            if let operation {
+                var staged: [String: ResumePoint.StagedImage] = [:]
+                for name in operation.staged {
+                    if let record = group(operation.target).slots[name], let sha256 = record.sha256,
+                        let size = record.size
+                    {
+                        staged[name] = .init(sha256: sha256, size: size)
+                    }
+                }
+                resumePoint = ResumePoint(
+                    bundleHash: operation.bundleHash, target: operation.target, staged: staged, slotClass: slotClass,
+                    offset: offset)
+            }
         case .staged(let slotClass, let group, let sha256, let size):
             operation?.phase = .staging
             operation?.staged.append(slotClass)
             updateGroup(group) { $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size) }
         case .flipped(let group):
+            resumePoint = nil
             operation?.phase = .flipped
             operation?.flippedAt = entry.time
             setStatus(group, .trial)

@@ -1,5 +1,10 @@
-import Foundation
 import SystemPackage
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What recovery found at the journal's tail.
 public struct RecoveryReport: Sendable, Equatable, Codable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What an install starts with: enough to tell, after any crash, what was being installed where.
 public struct BeginRecord: Codable, Sendable, Equatable {
@@ -31,6 +35,9 @@ public enum JournalRecord: Codable, Sendable, Equatable {
     case begin(BeginRecord)
     /// The target group is durably not bootable: slot writes may start.
     case targetDisabled(SlotLetter)
+    /// The member of the image for `slotClass` starts at byte `offset` of the bundle: an
+    /// install interrupted after this can resume there (docs/fleet.md).
+    case imageStarted(slotClass: String, offset: UInt64)
     /// One slot holds the image, read back and verified.
     case staged(slotClass: String, group: SlotLetter, sha256: String, size: UInt64)
     /// The target group is durably the one-shot trial boot.
@@ -48,6 +55,7 @@ public enum JournalRecord: Codable, Sendable, Equatable {
         switch self {
         case .begin: "BEGIN"
         case .targetDisabled: "TARGET-DISABLED"
+        case .imageStarted: "IMAGE-STARTED"
         case .staged: "STAGED"
         case .flipped: "FLIPPED"
         case .bootedTrial: "BOOTED-TRIAL"

@@ -85,6 +85,15 @@ public final class RawSlotWriter: ImageSink {
 
     public func close() throws { try file.close() }
 
+    /// The SHA-256 of a slot's first `size` bytes as the device holds them (cache dropped):
+    /// how a resumed install re-verifies the images an interrupted one wrote.
+    public static func hashSlot(storage: any Storage, path: FilePath, size: UInt64) throws -> String {
+        let file = try storage.openForReading(path)
+        defer { try? file.close() }
+        file.dropCache()
+        return try hash(file: file, size: size)
+    }
+
     static func hash(file: any StorageFile, size: UInt64) throws -> String {
         let hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)

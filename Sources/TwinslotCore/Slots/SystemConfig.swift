@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // MARK: - The model
 
@@ -324,7 +328,11 @@ extension Duration {
 extension SystemConfig {
     /// Reads and decodes the configuration file at `path`.
     public static func load(path: String) throws -> SystemConfig {
-        var isDirectory: ObjCBool = false
+        #if canImport(FoundationEssentials)
+            var isDirectory = false
+        #else
+            var isDirectory: ObjCBool = false
+        #endif
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ConfigError(
                 sourcePath: path,
@@ -332,7 +340,10 @@ extension SystemConfig {
                     "configuration file not found; pass --config PATH or set \(environmentVariable) to use another file (default \(defaultPath))"
             )
         }
-        guard !isDirectory.boolValue else {
+        #if !canImport(FoundationEssentials)
+            let isDirectory = isDirectory.boolValue
+        #endif
+        guard !isDirectory else {
             throw ConfigError(sourcePath: path, message: "is a directory, not a configuration file")
         }
         guard let data = FileManager.default.contents(atPath: path) else {

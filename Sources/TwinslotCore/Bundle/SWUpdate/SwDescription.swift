@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What twinslot takes from a SWUpdate `sw-description` (docs/swupdate.md): the software
 /// version, the hardware compatibility list, and the images of the selected set.
@@ -317,14 +319,19 @@ public struct SwDescription: Sendable, Equatable {
     public func matchedHardware(_ compatible: String) -> String? {
         for entry in hardwareCompatibility ?? [] {
             if entry.hasPrefix("#RE:") {
-                let pattern = String(entry.dropFirst(4))
-                guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
-                let range = NSRange(compatible.startIndex..., in: compatible)
-                if regex.firstMatch(in: compatible, range: range) != nil { return entry }
+                if Self.matches(pattern: String(entry.dropFirst(4)), compatible) { return entry }
             } else if entry == compatible {
                 return entry
             }
         }
         return nil
+    }
+
+    /// A POSIX extended regular expression search, as SWUpdate's regexec does.
+    static func matches(pattern: String, _ text: String) -> Bool {
+        var regex = regex_t()
+        guard regcomp(&regex, pattern, REG_EXTENDED | REG_NOSUB) == 0 else { return false }
+        defer { regfree(&regex) }
+        return regexec(&regex, text, 0, nil, 0) == 0
     }
 }

@@ -52,7 +52,7 @@ public struct SwuTarget: Sendable, Equatable {
 /// order: `sw-description`, its CMS signature `sw-description.sig` (verified before
 /// sw-description is even parsed), then the images, each streamed through the same pipeline as
 /// a native bundle's and checked against sw-description's sha256 (of the member as stored).
-public final class SwuReader: BundleSource {
+public final class SwuReader: ResumableBundleSource {
     public static let descriptionName = "sw-description"
     public static let signatureName = "sw-description.sig"
     /// `device = "twinslot:CLASS"` names a slot class directly.
@@ -60,8 +60,8 @@ public final class SwuReader: BundleSource {
     /// The cap on a decoded image when neither the caller nor the slot gives a smaller one.
     public static let defaultMaxImageSize: UInt64 = 64 << 30
 
-    private let archive: TarStreamReader
-    private let source: any ByteSource
+    private var archive: TarStreamReader
+    private var source: any ByteSource
     private let target: SwuTarget?
     private var verified: VerifiedManifest?
     private var description: SwDescription?
@@ -219,12 +219,34 @@ public final class SwuReader: BundleSource {
                     image.sizeKnown = true
                 }
                 current = (image, zstd, entry.size)
+                currentImageOffset = archive.lastHeaderOffset
                 return image
             }
             guard description.referencedFilenames.contains(entry.name) else {
                 throw BundleError.extraMember(entry.name)
             }
         }
+    }
+
+    public private(set) var currentImageOffset: UInt64?
+
+    /// Continues at the cpio member header at `offset`; the images of `skipping` came before.
+    public func resume(at offset: UInt64, skipping: Set<String>, source newSource: any ByteSource) throws -> Bool {
+        guard verified != nil else { preconditionFailure("readManifest must come first") }
+        let skipped = pending.filter { skipping.contains($0.value.image.slotClass) }
+        guard !skipped.isEmpty, skipped.count == skipping.count, skipped.count < pending.count else { return false }
+        do {
+            archive = try TarStreamReader(source: newSource, format: .cpio, baseOffset: offset)
+        } catch {
+            throw Self.classify(error, member: nil, bytesRead: 0, source: newSource.name)
+        }
+        source = newSource
+        for name in skipped.keys {
+            pending.removeValue(forKey: name)
+            seenNames.insert(name)
+        }
+        current = nil
+        return true
     }
 
     @discardableResult

@@ -1,0 +1,89 @@
+import CCurl
+
+/// Drives one transfer at a time on a libcurl multi handle, so a reader can pull bytes when it
+/// wants them instead of being pushed a whole response.
+final class CurlMulti {
+    private let multi: UnsafeMutableRawPointer
+    private var current: CurlTransfer?
+
+    init() throws {
+        try CurlGlobal.initialize()
+        guard let multi = ts_curl_multi_init(curlAPI) else { fatalError("curl_multi_init: out of memory") }
+        self.multi = multi
+    }
+
+    deinit {
+        detach()
+        ts_curl_multi_cleanup(curlAPI, multi)
+    }
+
+    func attach(_ transfer: CurlTransfer) {
+        detach()
+        ts_curl_multi_add_handle(curlAPI, multi, transfer.handle)
+        current = transfer
+    }
+
+    func detach() {
+        if let current { ts_curl_multi_remove_handle(curlAPI, multi, current.handle) }
+        current = nil
+    }
+
+    /// Moves the transfer along, waiting up to `timeoutMilliseconds` for the network; returns
+    /// its result once it has ended.
+    func pump(timeoutMilliseconds: Int32 = 1000) -> CURLcode? {
+        var running: Int32 = 0
+        ts_curl_multi_perform(curlAPI, multi, &running)
+        if let done = finished() { return done }
+        ts_curl_multi_poll(curlAPI, multi, timeoutMilliseconds)
+        ts_curl_multi_perform(curlAPI, multi, &running)
+        return finished()
+    }
+
+    private func finished() -> CURLcode? {
+        var queued: Int32 = 0
+        while let message = ts_curl_multi_info_read(curlAPI, multi, &queued) {
+            if message.pointee.msg == CURLMSG_DONE { return message.pointee.data.result }
+        }
+        return nil
+    }
+
+    /// Runs the transfer to its end.
+    func run(_ transfer: CurlTransfer) -> CURLcode {
+        attach(transfer)
+        defer { detach() }
+        while true {
+            if let result = pump() { return result }
+        }
+    }
+}
+
+/// Whether a failed transfer is worth another attempt, and how to say what went wrong.
+enum CurlOutcome {
+    case retry(String)
+    case fatal(any Error)
+
+    init(code: CURLcode, transfer: CurlTransfer, url: String) {
+        let message = String(cString: ts_curl_easy_strerror(curlAPI, code))
+        if let refusal = transfer.refusal {
+            self = .fatal(refusal)
+            return
+        }
+        switch code {
+        case CURLE_HTTP_RETURNED_ERROR:
+            let status = transfer.responseCode
+            // 408 and 429 say "later"; 5xx may pass. Other 4xx will not change by retrying.
+            if status >= 500 || status == 408 || status == 429 {
+                self = .retry("HTTP \(status)")
+            } else {
+                self = .fatal(FleetError.httpStatus(url: url, status: status, body: ""))
+            }
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            self = .fatal(FleetError.tls(url: url, reason: message))
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_TOO_MANY_REDIRECTS:
+            self = .fatal(FleetError.invalidRequest("\(url): \(message)"))
+        default:
+            self = .retry(message)
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import CCurl
+import TwinslotCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A bundle streamed over HTTP(S) with no local copy. When the connection drops or stalls, it
+/// asks again with a `Range` request from the first byte it has not received, guarded by
+/// `If-Range` so that a bundle replaced on the server is refused instead of spliced.
+public final class HTTPByteSource: ByteSource {
+    public let name: String
+    private let url: String
+    private let options: HTTPOptions
+    private let multi: CurlMulti
+    private var transfer: CurlTransfer?
+    private var queue = ByteQueue()
+    /// The next byte the server should send: everything before it was received.
+    private var position: UInt64
+    private var ended = false
+    /// The first response's strong ETag or its Last-Modified, for `If-Range`.
+    public private(set) var validator: String?
+    /// The resource's length, once a response told it.
+    public private(set) var totalSize: UInt64?
+    /// Where this source began: 0, or the offset a resumed install continues from.
+    public let startOffset: UInt64
+    /// Body bytes received from the network over every attempt, including discarded ones.
+    public private(set) var bytesReceived: UInt64 = 0
+    /// Bytes received twice: a server that ignored `Range` resent what we already had.
+    public private(set) var bytesRefetched: UInt64 = 0
+    /// How many times the transfer was resumed after a failure.
+    public private(set) var resumes = 0
+    private var failuresInARow = 0
+    /// Bytes of the current response to drop: it restarted from 0 although we asked for more.
+    private var skip: UInt64 = 0
+
+    /// Starts at `startOffset` (0, or where a resumed install continues); `validator` is the
+    /// ETag or Last-Modified the earlier transfer saw, so a changed bundle is not spliced.
+    public init(url: String, options: HTTPOptions = HTTPOptions(), startOffset: UInt64 = 0, validator: String? = nil)
+        throws
+    {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw FleetError.invalidRequest("not an http(s) URL: \(url)")
+        }
+        self.url = url
+        self.name = Self.redacted(url)
+        self.options = options
+        self.position = startOffset
+        self.startOffset = startOffset
+        self.validator = validator
+        multi = try CurlMulti()
+    }
+
+    /// The URL as it may appear in logs and reports: no user info, no query (tokens live there).
+    static func redacted(_ url: String) -> String {
+        var text = Substring(url)
+        if let query = text.firstIndex(of: "?") { text = text[..<query] }
+        let parts = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        // scheme: "" authority path…: drop "user:password@" from the authority.
+        guard parts.count >= 3, parts[0].hasSuffix(":"), parts[1].isEmpty, let at = parts[2].lastIndex(of: "@") else {
+            return String(text)
+        }
+        let authority = parts[2][parts[2].index(after: at)...]
+        return ([parts[0], "", authority] + parts.dropFirst(3)).joined(separator: "/")
+    }
+
+    public func reopen(at offset: UInt64) throws -> (any ByteSource)? {
+        // Drop this transfer: nothing more is read from here.
+        multi.detach()
+        transfer = nil
+        let reopened = try HTTPByteSource(url: url, options: options, startOffset: offset, validator: validator)
+        continuation = reopened
+        return reopened
+    }
+
+    /// The source that took over from this one (a resumed install): its counts are added.
+    public private(set) var continuation: HTTPByteSource?
+    /// Every byte received for this install, by this source and the ones that took over.
+    public var totalBytesReceived: UInt64 { bytesReceived + (continuation?.totalBytesReceived ?? 0) }
+    public var totalResumes: Int { resumes + (continuation?.totalResumes ?? 0) }
+    public var totalBytesRefetched: UInt64 { bytesRefetched + (continuation?.totalBytesRefetched ?? 0) }
+
+    /// Bytes handed to the reader so far, counted from the start of the resource.
+    public var offset: UInt64 { position - UInt64(queue.count) }
+
+    /// At most this much is received ahead of the reader; the transfer waits past it.
+    static let readAhead = 512 << 10
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            if queue.count > 0 { return queue.take(into: buffer) }
+            if ended { return 0 }
+            transfer?.resume()
+            try pump()
+        }
+    }
+
+    private func pump() throws {
+        if transfer == nil { try start() }
+        guard let transfer, let result = multi.pump() else { return }
+        multi.detach()
+        self.transfer = nil
+        if result == CURLE_OK {
+            if let totalSize, position < totalSize {
+                try retry(after: "the server ended the response at byte \(position) of \(totalSize)")
+            } else {
+                ended = true
+            }
+            return
+        }
+        switch CurlOutcome(code: result, transfer: transfer, url: name) {
+        case .fatal(let error): throw error
+        case .retry(let reason): try retry(after: reason)
+        }
+    }
+
+    private func retry(after reason: String) throws {
+        failuresInARow += 1
+        guard failuresInARow < options.retry.attempts else {
+            throw FleetError.transferFailed(url: name, attempts: failuresInARow, reason: reason)
+        }
+        let delay = options.retry.delay(afterFailure: failuresInARow)
+        sleepSeconds(delay)
+        resumes += 1
+    }
+
+    private func start() throws {
+        let next = try CurlTransfer(url: url, options: options)
+        let requested = position
+        next.requestRange(from: requested, validator: validator)
+        next.shouldPause = { [unowned self] in self.queue.count >= Self.readAhead }
+        var first = true
+        next.onBody = { [unowned self] transfer, bytes in
+            if first {
+                first = false
+                if let refusal = self.accept(transfer, requested: requested) { return refusal }
+            }
+            self.receive(bytes)
+            return nil
+        }
+        transfer = next
+        multi.attach(next)
+    }
+
+    /// Checks the response to a request for the bytes from `requested` on.
+    private func accept(_ transfer: CurlTransfer, requested: UInt64) -> (any Error)? {
+        let status = transfer.responseCode
+        let headers = transfer.responseHeaders
+        var first: UInt64 = 0
+        if status == 206 {
+            // Content-Range: bytes FIRST-LAST/TOTAL
+            guard let range = headers["content-range"], let parsed = Self.parseContentRange(range),
+                parsed.first == requested
+            else {
+                return FleetError.protocolViolation(
+                    url: name,
+                    detail: "asked for bytes from \(requested), got Content-Range \(headers["content-range"] ?? "none")"
+                )
+            }
+            first = parsed.first
+            if let total = parsed.total { totalSize = total }
+        } else if status == 200 {
+            if requested > 0 && changed(headers) {
+                return FleetError.resourceChanged(url: name)
+            }
+            if let length = headers["content-length"].flatMap(UInt64.init) { totalSize = length }
+        } else {
+            return FleetError.protocolViolation(url: name, detail: "unexpected HTTP status \(status)")
+        }
+        if let total = totalSize, let known = knownTotal, known != total {
+            return FleetError.resourceChanged(url: name)
+        }
+        knownTotal = totalSize
+        if validator == nil { validator = Self.validator(from: headers) }
+        // A 200 to a range request resends from byte 0: drop what we already have.
+        skip = requested - first
+        return nil
+    }
+
+    private var knownTotal: UInt64?
+
+    /// True when a full response's validator differs from the one we resumed with.
+    private func changed(_ headers: [String: String]) -> Bool {
+        guard let validator, let now = Self.validator(from: headers) else { return false }
+        return validator != now
+    }
+
+    private func receive(_ bytes: UnsafeRawBufferPointer) {
+        bytesReceived += UInt64(bytes.count)
+        var bytes = bytes
+        if skip > 0 {
+            let dropped = Int(min(skip, UInt64(bytes.count)))
+            skip -= UInt64(dropped)
+            bytesRefetched += UInt64(dropped)
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[dropped...])
+        }
+        guard !bytes.isEmpty else { return }
+        queue.append(bytes)
+        position += UInt64(bytes.count)
+        failuresInARow = 0
+    }
+
+    static func validator(from headers: [String: String]) -> String? {
+        if let etag = headers["etag"], !etag.hasPrefix("W/") { return etag }
+        return headers["last-modified"]
+    }
+
+    static func parseContentRange(_ value: String) -> (first: UInt64, total: UInt64?)? {
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bytes" else { return nil }
+        let rangeAndTotal = parts[1].split(separator: "/", maxSplits: 1)
+        guard rangeAndTotal.count == 2, let dash = rangeAndTotal[0].firstIndex(of: "-"),
+            let first = UInt64(rangeAndTotal[0][..<dash])
+        else { return nil }
+        return (first, UInt64(rangeAndTotal[1]))
+    }
+}
+
+/// Sleeps the calling thread; retries run on the thread that reads.
+func sleepSeconds(_ seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}

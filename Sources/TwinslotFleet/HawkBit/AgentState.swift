@@ -1,0 +1,41 @@
+import SystemPackage
+import TwinslotCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// What the agent must remember across a reboot: the server's action it installed, so that
+/// after the boot service committed or rolled back it can close that action with the result.
+/// Kept in `<data>/agent.json`, replaced whole and durably.
+public struct AgentState: Codable, Sendable, Equatable {
+    public struct PendingAction: Codable, Sendable, Equatable {
+        public var actionID: String
+        public var deploymentHref: String
+        public var version: String?
+        /// The journal's operation id of the install.
+        public var operationID: String
+    }
+
+    public var pending: PendingAction?
+    /// The version (and hardware) last sent as configData, to send again when it changes.
+    public var configSent: [String: String]?
+
+    public init() {}
+
+    static func path(_ device: Device) -> FilePath { device.dataDirectory.appending("agent.json") }
+
+    public static func load(_ device: Device) -> AgentState {
+        guard let bytes = try? device.storage.readFile(path(device)) else { return AgentState() }
+        return (try? JSONDecoder().decode(AgentState.self, from: Data(bytes))) ?? AgentState()
+    }
+
+    func save(_ device: Device) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try device.storage.makeDirectory(device.dataDirectory)
+        try device.storage.replaceFile(Self.path(device), with: Array(try encoder.encode(self)) + [0x0a])
+    }
+}
