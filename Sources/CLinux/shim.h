@@ -23,4 +23,15 @@ static inline void ts_set_thread_name(const char *name) {
     (void)name;
 #endif
 }
+/* Waits until a range's dirty pages reached the device (it does not flush the device's cache:
+ * fsync does), so that reading it back after dropping its cached pages reads the medium. */
+static inline int ts_sync_file_range_wait(int fd, long long offset, long long length) {
+#ifdef __linux__
+    return sync_file_range(fd, offset, length,
+                           SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+    (void)fd; (void)offset; (void)length; return 0;
 #endif
+}
+#endif
+

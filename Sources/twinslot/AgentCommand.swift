@@ -50,6 +50,10 @@ struct AgentCommand: ParsableCommand {
     @Flag(help: "Run one poll cycle and exit.") var once = false
     @Flag(help: "With --once: print the cycle's result as JSON.") var json = false
 
+    func validate() throws {
+        if json && !once { throw ValidationError("--json goes with --once (the long-running agent logs to stderr)") }
+    }
+
     struct CycleReport: Encodable {
         var result: String
         var version: String?
@@ -80,7 +84,7 @@ struct AgentCommand: ParsableCommand {
                 identity: .init(board: hwBoard, revision: hwRevision ?? device.config.compatible), logger: logger)
             if once {
                 let result = try agent.cycle()
-                if json { printJSON(report(result, sleep: agent.sleepSeconds)) }
+                if json { printJSONLine(report(result, sleep: agent.sleepSeconds)) }
                 if case .refused(let failureClass) = result { throw ExitCode(failureClass.exitCode) }
                 return
             }

@@ -56,9 +56,15 @@ struct InstallCommand: ParsableCommand {
         var steps: [InstallOutcome.Step]
         var flipSeconds: Double?
         var download: Download?
-        /// With --wait-health: committed or rolled-back, and why.
-        var decision: String?
-        var decisionReason: String?
+    }
+
+    /// With --wait-health, the last line once the boot service decided.
+    struct Decision: Encodable {
+        var outcome: String
+        var version: String?
+        var target: String?
+        var reason: String?
+        var operationId: String?
     }
 
     /// What streaming from a URL cost: bytes from the network, of them resent, and resumes.
@@ -151,11 +157,9 @@ struct InstallCommand: ParsableCommand {
         let committed = decided.outcome == .committed
         if json {
             printJSONLine(
-                Report(
-                    outcome: decided.outcome.rawValue, bundleHash: "", version: decided.version ?? "",
-                    securityVersion: 0,
-                    target: decided.target?.rawValue ?? "", steps: [], decision: decided.outcome.rawValue,
-                    decisionReason: decided.reason))
+                Decision(
+                    outcome: decided.outcome.rawValue, version: decided.version, target: decided.target?.rawValue,
+                    reason: decided.reason, operationId: decided.id))
         } else {
             print(
                 "\(decided.version ?? "the update") was \(decided.outcome.rawValue)"

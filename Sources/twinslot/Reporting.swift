@@ -27,7 +27,7 @@ func reportingFailures<T>(json: Bool = false, _ body: () throws -> T) throws -> 
         let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
         let message = String(describing: error)
         if json {
-            printJSON(
+            printJSONLine(
                 ErrorReport(
                     error: ErrorReport.Body(
                         class: failureClass.rawValue, message: message, exitCode: failureClass.exitCode)))

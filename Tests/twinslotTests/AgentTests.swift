@@ -2,10 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `twinslot agent` against a real hawkBit-compatible server (goosebit on 127.0.0.1) and a
 /// simulated device: the whole fleet story, one poll cycle at a time (`--once`).
 @Suite(.serialized) struct AgentTests {
@@ -156,16 +152,8 @@ import Testing
         _ = try cycle(proxy.url)
         try server.assign(device: controller, software: software)
         // Killed after the first image is staged and the second begun.
-        let process = try KillTests.start(
-            ["agent", "--server", proxy.url, "--controller-id", controller, "--once"],
-            environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "IMAGE-STARTED#2"]) { $1 })
-        let deadline = Date().addingTimeInterval(60)
-        while !KillTests.isStopped(process.processIdentifier) && process.isRunning && Date() < deadline {
-            usleep(20_000)
-        }
-        try #require(KillTests.isStopped(process.processIdentifier), "the agent did not reach the second image")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try ResumeAfterKillTests.killAtSecondImage(
+            ["agent", "--server", proxy.url, "--controller-id", controller, "--once"], sim)
 
         let installed = try cycle(proxy.url)
         #expect(installed["result"] as? String == "installed", "\(installed)")

@@ -166,14 +166,19 @@ import Testing
     /// Runs `install` until it has staged the first image and begun the second, then kills it
     /// with SIGKILL (nothing of the second image is in its slot yet).
     func killAfterFirstImage(_ sim: SimulatedDeviceFixture, _ location: String) throws {
+        try Self.killAtSecondImage(["install", location, "--quiet"], sim)
+    }
+
+    /// Runs twinslot with `arguments` until it has staged the first image and begun the second,
+    /// then kills it with SIGKILL (nothing of the second image is in its slot yet).
+    static func killAtSecondImage(_ arguments: [String], _ sim: SimulatedDeviceFixture) throws {
         let process = try KillTests.start(
-            ["install", location, "--quiet"],
-            environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "IMAGE-STARTED#2"]) { $1 })
+            arguments, environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "IMAGE-STARTED#2"]) { $1 })
         let deadline = Date().addingTimeInterval(60)
         while !KillTests.isStopped(process.processIdentifier) && process.isRunning && Date() < deadline {
             usleep(20_000)
         }
-        try #require(KillTests.isStopped(process.processIdentifier), "the install did not reach the second image")
+        try #require(KillTests.isStopped(process.processIdentifier), "\(arguments[0]) did not reach the second image")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }

@@ -217,10 +217,7 @@ public struct Installer {
                     defer { try? writer.close() }
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
                     try writer.finish(size: digest.size)
-                    let readBack = try writer.readBack(size: digest.size)
-                    guard readBack == digest.sha256 else {
-                        throw SlotError.readBackMismatch(slot: path.string, expected: digest.sha256, actual: readBack)
-                    }
+                    try writer.verifyReadBack(size: digest.size, sha256: digest.sha256)
                 case .directory:
                     let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)

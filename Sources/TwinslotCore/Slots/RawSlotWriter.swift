@@ -14,6 +14,11 @@ public final class RawSlotWriter: ImageSink {
     private var created = false
     private var written: UInt64 = 0
     private var scheduled: UInt64 = 0
+    /// Reads regions back while later ones are written (nil once the writes stopped being
+    /// contiguous: then `verifyReadBack` reads the whole image back at the end).
+    private var verifier: ReadBackVerifier?
+    private var regionStart: UInt64 = 0
+    private var regionChecksum = XXHash64()
 
     /// Opens the slot. A file-backed slot is created if missing; a block device must exist and
     /// be at least `size` bytes.
@@ -38,7 +43,10 @@ public final class RawSlotWriter: ImageSink {
         default:
             throw SlotError.notARawSlot(slot: path.string)
         }
+        verifier = ReadBackVerifier(file: file)
     }
+
+    deinit { _ = try? verifier?.finish() }
 
     /// Checks, without writing, that a slot can take an image of `size` bytes: a block device
     /// large enough, or a file (or its directory) that exists.
@@ -62,11 +70,35 @@ public final class RawSlotWriter: ImageSink {
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
         try file.write(bytes, at: offset)
+        if offset != written, let verifier {
+            // Not one stream front to back: verify the whole image at the end instead.
+            _ = try? verifier.finish()
+            self.verifier = nil
+        }
+        if verifier != nil {
+            // Split at region boundaries: each region's checksum covers exactly its bytes.
+            var rest = bytes
+            var at = offset
+            while !rest.isEmpty {
+                let room = Int(min(UInt64(rest.count), regionStart + Self.writeBackInterval - at))
+                regionChecksum.update(UnsafeRawBufferPointer(rebasing: rest[..<room]))
+                at += UInt64(room)
+                rest = UnsafeRawBufferPointer(rebasing: rest[room...])
+                if at == regionStart + Self.writeBackInterval { closeRegion(end: at) }
+            }
+        }
         written = max(written, offset + UInt64(bytes.count))
         if written - scheduled >= Self.writeBackInterval {
             file.startWriteBack(offset: scheduled, length: written - scheduled)
             scheduled = written
         }
+    }
+
+    private func closeRegion(end: UInt64) {
+        guard end > regionStart else { return }
+        verifier?.verify(.init(offset: regionStart, length: end - regionStart, checksum: regionChecksum.finalize()))
+        regionStart = end
+        regionChecksum = XXHash64()
     }
 
     /// Makes the image durable: a file-backed slot is cut to the image's size, then synced.
@@ -76,6 +108,29 @@ public final class RawSlotWriter: ImageSink {
         if created { try storage.syncDirectory(path.removingLastComponent()) }
     }
 
+    /// After `finish`: checks that the medium holds the image's `size` bytes. Regions already
+    /// read back while the image streamed are not read again; without them (writes out of
+    /// order), the whole image is read back and its SHA-256 compared with `sha256`.
+    public func verifyReadBack(size: UInt64, sha256: String) throws {
+        if let verifier, written == size {
+            closeRegion(end: size)
+            self.verifier = nil
+            let verified = try verifier.finish()
+            guard verified == size else {
+                throw SlotError.shortRead(slot: path.string, expected: size, got: verified)
+            }
+            return
+        }
+        if let verifier {
+            _ = try? verifier.finish()
+            self.verifier = nil
+        }
+        let actual = try readBack(size: size)
+        guard actual == sha256 else {
+            throw SlotError.readBackMismatch(slot: path.string, expected: sha256, actual: actual)
+        }
+    }
+
     /// Reads the slot's first `size` bytes back from the medium (its cached pages dropped
     /// first) and returns their SHA-256.
     public func readBack(size: UInt64) throws -> String {
@@ -83,7 +138,14 @@ public final class RawSlotWriter: ImageSink {
         return try Self.hash(file: file, size: size)
     }
 
-    public func close() throws { try file.close() }
+    public func close() throws {
+        // The verifier reads through this file: stop it before the descriptor goes.
+        if let verifier {
+            _ = try? verifier.finish()
+            self.verifier = nil
+        }
+        try file.close()
+    }
 
     /// The SHA-256 of a slot's first `size` bytes as the device holds them (cache dropped):
     /// how a resumed install re-verifies the images an interrupted one wrote.
@@ -119,6 +181,8 @@ public enum SlotError: ClassifiedError, Equatable {
     case notARawSlot(slot: String)
     case shortRead(slot: String, expected: UInt64, got: UInt64)
     case readBackMismatch(slot: String, expected: String, actual: String)
+    /// A region read back differs from what was written there.
+    case regionMismatch(slot: String, offset: UInt64, length: UInt64)
     case unsafeEntry(slot: String, entry: String, reason: String)
 
     public var failureClass: FailureClass { .io }
@@ -133,6 +197,8 @@ public enum SlotError: ClassifiedError, Equatable {
             "reading slot \(slot) back gave \(got) of \(expected) bytes"
         case .readBackMismatch(let slot, let expected, let actual):
             "slot \(slot) reads back with SHA-256 \(actual), but \(expected) was written"
+        case .regionMismatch(let slot, let offset, let length):
+            "slot \(slot) reads back different bytes at \(offset)..<\(offset + length) than were written there"
         case .unsafeEntry(let slot, let entry, let reason):
             "image for directory slot \(slot) has an unsafe entry '\(entry)': \(reason)"
         }

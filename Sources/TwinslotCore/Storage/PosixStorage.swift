@@ -215,6 +215,14 @@ final class PosixFile: StorageFile {
         #endif
     }
 
+    func settleForReadBack(offset: UInt64, length: UInt64) {
+        guard let fd else { return }
+        #if os(Linux)
+            _ = ts_sync_file_range_wait(fd.rawValue, Int64(offset), Int64(length))
+            _ = posix_fadvise(fd.rawValue, Int(offset), Int(length), Int32(POSIX_FADV_DONTNEED))
+        #endif
+    }
+
     func close() throws {
         guard let fd else { return }
         self.fd = nil

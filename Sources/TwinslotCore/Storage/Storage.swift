@@ -50,10 +50,15 @@ public protocol StorageFile: AnyObject {
     func dropCache()
     /// Starts write-back of a range without waiting, so dirty pages never pile up.
     func startWriteBack(offset: UInt64, length: UInt64)
+    /// Waits until a range reached the device, then drops its cached pages: the next read of
+    /// it reads the medium. (Not durability: `sync` is.)
+    func settleForReadBack(offset: UInt64, length: UInt64)
     func close() throws
 }
 
 extension StorageFile {
+    public func settleForReadBack(offset: UInt64, length: UInt64) {}
+
     public func write(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }

@@ -17,6 +17,13 @@ public struct AgentState: Codable, Sendable, Equatable {
         public var version: String?
         /// The journal's operation id of the install.
         public var operationID: String
+
+        enum CodingKeys: String, CodingKey {
+            case actionID = "action_id"
+            case deploymentHref = "deployment_href"
+            case version
+            case operationID = "operation_id"
+        }
     }
 
     public var pending: PendingAction?
@@ -24,6 +31,11 @@ public struct AgentState: Codable, Sendable, Equatable {
     public var configSent: [String: String]?
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case pending
+        case configSent = "config_sent"
+    }
 
     static func path(_ device: Device) -> FilePath { device.dataDirectory.appending("agent.json") }
 
