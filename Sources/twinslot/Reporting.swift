@@ -135,8 +135,16 @@ enum ProgressDisplay {
                 return starts[progress.slotClass]!
             }
             let elapsed = max(Date().timeIntervalSince(began), 0.001)
-            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
             let rate = Double(progress.bytes) / elapsed
+            guard progress.total > 0 || progress.bytes == 0 else {
+                // Size unknown until the image ends (a compressed SWUpdate image): no bar.
+                let line =
+                    "\r\(padRight(progress.slotClass, 10)) \(formatBytes(progress.bytes)) written (size unknown "
+                    + "until the end)  \(formatBytes(UInt64(rate)))/s"
+                writeUnbuffered(line, to: STDERR_FILENO)
+                return
+            }
+            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
             let eta = rate > 0 ? Double(progress.total - min(progress.bytes, progress.total)) / rate : 0
             let width = 30
             let filled = Int(fraction * Double(width))

@@ -15,19 +15,21 @@ public enum BundleExtractor {
     }
 
     public static func extract(bundle: String, keyring: Keyring, into directory: String) throws -> [Extracted] {
-        let reader = try BundleReader(source: try FileByteSource(path: bundle))
+        // Either format (a .swu: every image of every set, each under its member name).
+        let reader = try BundleFormat.open(try FileByteSource(path: bundle), swu: nil)
         let verified = try reader.readManifest(keyring: keyring)
         let storage = PosixStorage()
         try storage.makeDirectory(FilePath(directory))
         var results: [Extracted] = []
         while let image = try reader.nextImage() {
-            let name = String(image.member.dropLast(".zst".count))
+            let zstd = image.member.hasSuffix(".zst") && (reader is BundleReader || !image.sizeKnown)
+            let name = zstd ? String(image.member.dropLast(".zst".count)) : image.member
             let final = directory + "/" + name
             let partial = directory + "/." + name + ".partial"
             try storage.remove(FilePath(partial))
             let sink = try FileSink(path: partial)
             do {
-                let digest = try reader.streamImage(image, into: sink)
+                let digest = try reader.streamImage(image, into: sink, limit: nil)
                 try sink.close()
                 try storage.rename(FilePath(partial), to: FilePath(final))
                 results.append(Extracted(slotClass: image.slotClass, path: final, digest: digest))
@@ -37,7 +39,8 @@ public enum BundleExtractor {
                 throw error
             }
         }
-        try storage.replaceFile(FilePath(directory + "/" + Manifest.memberName), with: verified.bytes)
+        let description = reader is SwuReader ? SwuReader.descriptionName : Manifest.memberName
+        try storage.replaceFile(FilePath(directory + "/" + description), with: verified.bytes)
         return results
     }
 }

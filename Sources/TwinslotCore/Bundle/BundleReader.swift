@@ -177,18 +177,7 @@ public final class BundleReader {
     /// The sink may have received bytes when this throws: the caller owns cleaning its target.
     @discardableResult
     public func streamImage(_ image: Manifest.Image, into sink: (any ImageSink)?) throws -> ImageDigest {
-        let pipeline = ImagePipeline(sink: sink)
-        pipeline.start()
-        var producerError: (any Error)?
-        do { try produce(image, pipeline) } catch { producerError = error }
-        // The consumer thread ends exactly once, on the end message, whatever happened.
-        let finished = Result { try pipeline.finish() }
-        if let producerError {
-            // A sink failure stops the producer too; the sink's error is the one that explains it.
-            if case .failure(let sinkError) = finished { throw sinkError }
-            throw producerError
-        }
-        let digest = try finished.get()
+        let digest = try producer(for: image).stream(into: sink)
         guard digest.compressedSha256 == image.compressedSha256 else {
             throw BundleError.hashMismatch(
                 member: image.member, what: "compressed member", expected: image.compressedSha256,
@@ -201,8 +190,8 @@ public final class BundleReader {
         return digest
     }
 
-    private func produce(_ image: Manifest.Image, _ pipeline: ImagePipeline) throws {
-        let producer = ImageProducer(
+    private func producer(for image: Manifest.Image) -> ImageProducer {
+        ImageProducer(
             member: image.member, compressedSize: image.compressedSize, zstd: true, size: .exactly(image.size)
         ) { [self] in
             do {
@@ -211,6 +200,5 @@ public final class BundleReader {
                 throw Self.classify(error, member: image.member, bytesRead: tar.bytesRead, source: source.name)
             }
         }
-        try producer.produce(into: pipeline)
     }
 }

@@ -18,6 +18,25 @@ struct ImageProducer {
     /// The member's next block of data, nil at its end; errors come out already classified.
     var nextBlock: () throws -> UnsafeRawBufferPointer?
 
+    /// Runs the image through a fresh pipeline into `sink` (nil: hash only) and returns what the
+    /// consumer saw. The sink may have received bytes when this throws. Both readers stream
+    /// through here, so the pipeline's consumer is ended exactly once on every path: finishing a
+    /// second time (after a sink error came out of the first finish) would wait forever.
+    func stream(into sink: (any ImageSink)?) throws -> ImageDigest {
+        let pipeline = ImagePipeline(sink: sink)
+        pipeline.start()
+        var producerError: (any Error)?
+        do { try produce(into: pipeline) } catch { producerError = error }
+        // The consumer thread ends exactly once, on the end message, whatever happened.
+        let finished = Result { try pipeline.finish() }
+        if let producerError {
+            // A sink failure stops the producer too; the sink's error is the one that explains it.
+            if case .failure(let sinkError) = finished { throw sinkError }
+            throw producerError
+        }
+        return try finished.get()
+    }
+
     func produce(into pipeline: ImagePipeline) throws {
         let decoder = zstd ? ZstdDecoder() : nil
         var produced: UInt64 = 0

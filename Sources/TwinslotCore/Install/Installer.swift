@@ -64,7 +64,11 @@ public struct Installer {
     /// How far an image has streamed, for progress bars and orchestrators.
     public struct Progress: Sendable {
         public var slotClass: String
+        /// Decoded bytes written so far.
         public var bytes: UInt64
+        /// The image's decoded size; 0 while it is unknown (a compressed SWUpdate image, whose
+        /// sw-description declares no size). The last event of an image always has
+        /// `bytes == total`, its real size.
         public var total: UInt64
     }
 
@@ -230,7 +234,7 @@ public struct Installer {
                 steps.append(step)
                 report.phases.append(.init(name: "write \(image.slotClass)", started: start, seconds: step.seconds!))
                 report.bytes += digest.size
-                tracker.done()
+                tracker.done(size: digest.size)
             }
             report.slots = steps
             try finishing.finish()
@@ -330,7 +334,8 @@ final class ProgressTracker: @unchecked Sendable {
         }
     }
 
-    func done() { report?(Installer.Progress(slotClass: slotClass, bytes: total, total: total)) }
+    /// The last event of an image: its real size (an undeclared size is known by now).
+    func done(size: UInt64) { report?(Installer.Progress(slotClass: slotClass, bytes: size, total: size)) }
 
     final class CountingSink: ImageSink {
         let inner: any ImageSink

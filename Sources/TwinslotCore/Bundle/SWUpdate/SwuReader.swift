@@ -257,16 +257,7 @@ public final class SwuReader: ResumableBundleSource {
                 throw Self.classify(error, member: image.member, bytesRead: archive.bytesRead, source: source.name)
             }
         }
-        let pipeline = ImagePipeline(sink: sink)
-        pipeline.start()
-        let digest: ImageDigest
-        do {
-            try producer.produce(into: pipeline)
-            digest = try pipeline.finish()
-        } catch {
-            _ = try? pipeline.finish()
-            throw error
-        }
+        let digest = try producer.stream(into: sink)
         guard digest.compressedSha256 == current.image.compressedSha256 else {
             throw BundleError.hashMismatch(
                 member: image.member, what: "member as stored (sw-description's sha256)",
