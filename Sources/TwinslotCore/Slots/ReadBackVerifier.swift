@@ -21,7 +21,7 @@ final class ReadBackVerifier: @unchecked Sendable {
         case end
     }
 
-    static let readSize = 1 << 20
+    static let readSize = 256 << 10
 
     private let file: any StorageFile
     private let queue = BlockingQueue<Message>()
