@@ -31,6 +31,8 @@ public final class CrashHarness {
         public var outcomes: Int
         public var runs: Int
         public var violations: [Violation]
+        /// Runs in which reinstalling the interrupted bundle resumed it from the journal.
+        public var resumes: Int = 0
     }
 
     /// The images of one bundle, as the device must hold them.
@@ -178,6 +180,7 @@ public final class CrashHarness {
         let total = try countOperations()
         var violations: [Violation] = []
         var runs = 0
+        var resumes = 0
         for point in points ?? Array(0..<total) {
             for outcome in outcomes {
                 runs += 1
@@ -197,7 +200,7 @@ public final class CrashHarness {
                     }
                 }
                 let operation = operationLog[safe: point] ?? "?"
-                if let problem = check(storage: storage, outcome: outcome) {
+                if let problem = check(storage: storage, outcome: outcome, resumes: &resumes) {
                     violations.append(
                         Violation(
                             crashPoint: point + 1, operation: operation, outcome: outcome, invariant: problem.0,
@@ -205,11 +208,12 @@ public final class CrashHarness {
                 }
             }
         }
-        return Report(crashPoints: total, outcomes: outcomes.count, runs: runs, violations: violations)
+        return Report(
+            crashPoints: total, outcomes: outcomes.count, runs: runs, violations: violations, resumes: resumes)
     }
 
     /// Crashes the cut storage with `outcome`, boots it, and checks the four invariants.
-    func check(storage: FaultyStorage, outcome: PersistenceOutcome) -> (String, String)? {
+    func check(storage: FaultyStorage, outcome: PersistenceOutcome, resumes: inout Int) -> (String, String)? {
         // 4. what was durably committed before the cut (the part every outcome keeps)
         let durable = storage.crash(.nothingPersisted)
         let committedBefore: UInt64
@@ -270,6 +274,36 @@ public final class CrashHarness {
             _ = try InstallLock(dataDirectory: device.config.dataDirectory)
         } catch {
             return ("2", "status or the lock failed: \(error)")
+        }
+
+        // 3a. an install the cut interrupted, run again with the same bundle, resumes from the
+        // journal's resume point (or starts over) and gives exactly that bundle's content
+        do {
+            let (state, _) = try Journal.readState(storage: crashed, directory: FilePath(simulator.directory + "/data"))
+            if state.resumePoint != nil, let last = state.last, last.outcome == .failed, let version = last.version {
+                let installed = try install(version, crashed)
+                if installed.resumedFromOffset != nil { resumes += 1 }
+                var next = try reboot(crashed)
+                if version == "3.0" {
+                    // v3's health check fails: it must roll back, then the device boots v2 again.
+                    guard next.actions.contains(.rolledBack) else {
+                        return ("3", "the resumed 3.0 was not rolled back: \(next.actions)")
+                    }
+                    next = try reboot(crashed)
+                } else {
+                    guard next.actions.contains(.committed) else {
+                        return ("3", "the resumed \(version) was not committed: \(next.actions)")
+                    }
+                    let held = try content(of: next.booted, in: crashed)
+                    guard let expected = contents.first(where: { $0.version == version }),
+                        held.rootfs == expected.rootfs, held.firmware == expected.firmware, held.apps == expected.apps
+                    else {
+                        return ("1", "after resuming \(version) the booted group holds other content")
+                    }
+                }
+            }
+        } catch {
+            return ("3", "installing the interrupted bundle again failed: \(error)")
         }
 
         // 3. installing again succeeds

@@ -91,11 +91,12 @@ enum SimFixtures {
             outcomes: [.nothingPersisted, .everythingPersisted, .tornLastWrite]
                 + (1...max(1, seeds)).map { .randomSubset(seed: $0) })
         #expect(report.crashPoints > 50)
+        #expect(report.resumes > 0, "no crash point exercised resuming the interrupted install")
         for violation in report.violations.prefix(10) { Issue.record("\(violation)") }
         #expect(report.violations.isEmpty)
         print(
             "crash points: \(report.crashPoints), outcomes: \(report.outcomes), runs: \(report.runs), "
-                + "violations: \(report.violations.count)")
+                + "resumes: \(report.resumes), violations: \(report.violations.count)")
     }
 
     /// The crash point that found the pipeline hang: the power cut at the first write of an
