@@ -103,7 +103,4 @@ static inline CURLcode ts_curl_set_callback(const struct ts_curl_api *api, CURL 
 static inline CURLcode ts_curl_get_long(const struct ts_curl_api *api, CURL *handle, CURLINFO info, long *value) {
     return api->easy_getinfo(handle, info, value);
 }
-static inline CURLcode ts_curl_get_string(const struct ts_curl_api *api, CURL *handle, CURLINFO info, char **value) {
-    return api->easy_getinfo(handle, info, value);
-}
 #endif

@@ -59,22 +59,7 @@ public final class BundleReader {
             if tar.bytesRead == 0 { throw BundleError.empty(source: source.name) }
             return nil
         }
-        guard seenNames.insert(entry.name).inserted else { throw BundleError.duplicateMember(entry.name) }
-        switch entry.kind {
-        case .regular: break
-        case .directory: throw BundleError.unsupportedMemberType(member: entry.name, type: "directory")
-        case .symlink: throw BundleError.unsupportedMemberType(member: entry.name, type: "symbolic link")
-        case .hardlink: throw BundleError.unsupportedMemberType(member: entry.name, type: "hard link")
-        case .device: throw BundleError.unsupportedMemberType(member: entry.name, type: "device node")
-        case .fifo: throw BundleError.unsupportedMemberType(member: entry.name, type: "FIFO")
-        case .other: throw BundleError.unsupportedMemberType(member: entry.name, type: "special file")
-        }
-        if entry.isSparse { throw BundleError.unsupportedMemberType(member: entry.name, type: "sparse file") }
-        if let reason = Manifest.memberNameProblem(entry.name),
-            entry.name != Manifest.memberName && entry.name != Manifest.signatureMemberName
-        {
-            throw BundleError.unsafeMemberName(entry.name, reason: reason)
-        }
+        try entry.checkBundleMember(seen: &seenNames, exempt: [Manifest.memberName, Manifest.signatureMemberName])
         return entry
     }
 
@@ -199,6 +184,29 @@ public final class BundleReader {
             } catch {
                 throw Self.classify(error, member: image.member, bytesRead: tar.bytesRead, source: source.name)
             }
+        }
+    }
+}
+
+extension TarEntry {
+    /// Refuses what no member of a bundle (native or .swu) may be: a second member of the same
+    /// name, anything but a regular non-sparse file, an unsafe name (`exempt`: the names of the
+    /// signed description and its signature, which are checked by equality instead).
+    func checkBundleMember(seen: inout Set<String>, exempt: Set<String>) throws {
+        guard seen.insert(name).inserted else { throw BundleError.duplicateMember(name) }
+        let unsupported: String? =
+            switch kind {
+            case .regular: isSparse ? "sparse file" : nil
+            case .directory: "directory"
+            case .symlink: "symbolic link"
+            case .hardlink: "hard link"
+            case .device: "device node"
+            case .fifo: "FIFO"
+            case .other: "special file"
+            }
+        if let unsupported { throw BundleError.unsupportedMemberType(member: name, type: unsupported) }
+        if !exempt.contains(name), let reason = Manifest.memberNameProblem(name) {
+            throw BundleError.unsafeMemberName(name, reason: reason)
         }
     }
 }

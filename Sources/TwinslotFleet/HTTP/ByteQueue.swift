@@ -23,9 +23,4 @@ struct ByteQueue {
         }
         return count
     }
-
-    mutating func takeAll() -> [UInt8] {
-        defer { self = ByteQueue() }
-        return Array(storage[start...])
-    }
 }

@@ -62,6 +62,9 @@ enum CurlOutcome {
     case retry(String)
     case fatal(any Error)
 
+    /// 408 and 429 say "later"; a 5xx may pass. Other 4xx will not change by retrying.
+    static func isRetryable(status: Int) -> Bool { status >= 500 || status == 408 || status == 429 }
+
     init(code: CURLcode, transfer: CurlTransfer, url: String) {
         let message = String(cString: ts_curl_easy_strerror(curlAPI, code))
         if let refusal = transfer.refusal {
@@ -71,8 +74,7 @@ enum CurlOutcome {
         switch code {
         case CURLE_HTTP_RETURNED_ERROR:
             let status = transfer.responseCode
-            // 408 and 429 say "later"; 5xx may pass. Other 4xx will not change by retrying.
-            if status >= 500 || status == 408 || status == 429 {
+            if Self.isRetryable(status: status) {
                 self = .retry("HTTP \(status)")
             } else {
                 self = .fatal(FleetError.httpStatus(url: url, status: status, body: ""))

@@ -94,12 +94,6 @@ final class CurlTransfer {
         return code
     }
 
-    var effectiveURL: String {
-        var pointer: UnsafeMutablePointer<CChar>?
-        _ = ts_curl_get_string(curlAPI, handle, CURLINFO_EFFECTIVE_URL, &pointer)
-        return pointer.map { String(cString: $0) } ?? ""
-    }
-
     func resume() {
         guard paused else { return }
         paused = false

@@ -22,8 +22,6 @@ public final class HTTPByteSource: ByteSource {
     public private(set) var validator: String?
     /// The resource's length, once a response told it.
     public private(set) var totalSize: UInt64?
-    /// Where this source began: 0, or the offset a resumed install continues from.
-    public let startOffset: UInt64
     /// Body bytes received from the network over every attempt, including discarded ones.
     public private(set) var bytesReceived: UInt64 = 0
     /// Bytes received twice: a server that ignored `Range` resent what we already had.
@@ -46,7 +44,6 @@ public final class HTTPByteSource: ByteSource {
         self.name = Self.redacted(url)
         self.options = options
         self.position = startOffset
-        self.startOffset = startOffset
         self.validator = validator
         multi = try CurlMulti()
     }
@@ -80,9 +77,6 @@ public final class HTTPByteSource: ByteSource {
     public var totalResumes: Int { resumes + (continuation?.totalResumes ?? 0) }
     public var totalBytesRefetched: UInt64 { bytesRefetched + (continuation?.totalBytesRefetched ?? 0) }
 
-    /// Bytes handed to the reader so far, counted from the start of the resource.
-    public var offset: UInt64 { position - UInt64(queue.count) }
-
     /// At most this much is received ahead of the reader; the transfer waits past it.
     static let readAhead = 512 << 10
 
@@ -115,12 +109,7 @@ public final class HTTPByteSource: ByteSource {
     }
 
     private func retry(after reason: String) throws {
-        failuresInARow += 1
-        guard failuresInARow < options.retry.attempts else {
-            throw FleetError.transferFailed(url: name, attempts: failuresInARow, reason: reason)
-        }
-        let delay = options.retry.delay(afterFailure: failuresInARow)
-        sleepSeconds(delay)
+        try options.retry.failed(&failuresInARow, url: name, reason: reason)
         resumes += 1
     }
 
@@ -147,6 +136,7 @@ public final class HTTPByteSource: ByteSource {
         let status = transfer.responseCode
         let headers = transfer.responseHeaders
         var first: UInt64 = 0
+        var total: UInt64?
         if status == 206 {
             // Content-Range: bytes FIRST-LAST/TOTAL
             guard let range = headers["content-range"], let parsed = Self.parseContentRange(range),
@@ -158,26 +148,22 @@ public final class HTTPByteSource: ByteSource {
                 )
             }
             first = parsed.first
-            if let total = parsed.total { totalSize = total }
+            total = parsed.total
         } else if status == 200 {
             if requested > 0 && changed(headers) {
                 return FleetError.resourceChanged(url: name)
             }
-            if let length = headers["content-length"].flatMap(UInt64.init) { totalSize = length }
+            total = headers["content-length"].flatMap(UInt64.init)
         } else {
             return FleetError.protocolViolation(url: name, detail: "unexpected HTTP status \(status)")
         }
-        if let total = totalSize, let known = knownTotal, known != total {
-            return FleetError.resourceChanged(url: name)
-        }
-        knownTotal = totalSize
+        if let total, let known = totalSize, known != total { return FleetError.resourceChanged(url: name) }
+        totalSize = total ?? totalSize
         if validator == nil { validator = Self.validator(from: headers) }
         // A 200 to a range request resends from byte 0: drop what we already have.
         skip = requested - first
         return nil
     }
-
-    private var knownTotal: UInt64?
 
     /// True when a full response's validator differs from the one we resumed with.
     private func changed(_ headers: [String: String]) -> Bool {

@@ -24,6 +24,7 @@ public final class HTTPClient {
     public func send(_ method: String, _ url: String, json body: [UInt8]? = nil, accept: String = "application/json")
         throws -> Response
     {
+        let name = HTTPByteSource.redacted(url)
         var failures = 0
         while true {
             let transfer = try CurlTransfer(url: url, options: options)
@@ -33,7 +34,7 @@ public final class HTTPClient {
             let limit = responseLimit
             transfer.onBody = { transfer, bytes in
                 guard received.count + bytes.count <= limit else {
-                    return FleetError.protocolViolation(url: url, detail: "the response is larger than \(limit) bytes")
+                    return FleetError.protocolViolation(url: name, detail: "the response is larger than \(limit) bytes")
                 }
                 received.append(contentsOf: bytes)
                 return nil
@@ -45,23 +46,18 @@ public final class HTTPClient {
             if result == CURLE_OK {
                 let status = transfer.responseCode
                 if status < 400 { return Response(status: status, body: received, headers: transfer.responseHeaders) }
-                guard status >= 500 || status == 408 || status == 429 else {
+                guard CurlOutcome.isRetryable(status: status) else {
                     throw FleetError.httpStatus(
-                        url: HTTPByteSource.redacted(url), status: status,
-                        body: String(decoding: received, as: UTF8.self))
+                        url: name, status: status, body: String(decoding: received, as: UTF8.self))
                 }
                 reason = "HTTP \(status)"
             } else {
-                switch CurlOutcome(code: result, transfer: transfer, url: HTTPByteSource.redacted(url)) {
+                switch CurlOutcome(code: result, transfer: transfer, url: name) {
                 case .fatal(let error): throw error
                 case .retry(let message): reason = message
                 }
             }
-            failures += 1
-            guard failures < options.retry.attempts else {
-                throw FleetError.transferFailed(url: HTTPByteSource.redacted(url), attempts: failures, reason: reason)
-            }
-            sleepSeconds(options.retry.delay(afterFailure: failures))
+            try options.retry.failed(&failures, url: name, reason: reason)
         }
     }
 }

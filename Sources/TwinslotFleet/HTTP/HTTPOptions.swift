@@ -14,11 +14,6 @@ public struct HTTPOptions: Sendable {
     public var stallTimeout: Int = 30
 
     public init() {}
-
-    public init(from other: HTTPOptions, adding headers: [(name: String, value: String)]) {
-        self = other
-        self.headers += headers
-    }
 }
 
 /// Retries with exponential backoff and jitter. The budget counts failed attempts in a row:
@@ -40,5 +35,15 @@ public struct RetryPolicy: Sendable {
     public func delay(afterFailure failure: Int) -> Double {
         let exponential = initialDelay * Double(1 << min(max(failure - 1, 0), 20))
         return min(exponential, maximumDelay) * Double.random(in: 0.5...1)
+    }
+
+    /// Counts one more failed attempt in a row: throws once the budget is spent, else waits
+    /// the backoff before the caller tries again.
+    func failed(_ failuresInARow: inout Int, url: String, reason: String) throws {
+        failuresInARow += 1
+        guard failuresInARow < attempts else {
+            throw FleetError.transferFailed(url: url, attempts: failuresInARow, reason: reason)
+        }
+        sleepSeconds(delay(afterFailure: failuresInARow))
     }
 }

@@ -109,15 +109,7 @@ public final class SwuReader: ResumableBundleSource {
             if archive.bytesRead == 0 { throw BundleError.empty(source: source.name) }
             return nil
         }
-        guard seenNames.insert(entry.name).inserted else { throw BundleError.duplicateMember(entry.name) }
-        guard entry.kind == .regular, !entry.isSparse else {
-            throw BundleError.unsupportedMemberType(member: entry.name, type: "\(entry.kind)")
-        }
-        if entry.name != Self.descriptionName && entry.name != Self.signatureName,
-            let reason = Manifest.memberNameProblem(entry.name)
-        {
-            throw BundleError.unsafeMemberName(entry.name, reason: reason)
-        }
+        try entry.checkBundleMember(seen: &seenNames, exempt: [Self.descriptionName, Self.signatureName])
         return entry
     }
 
