@@ -89,6 +89,38 @@ import Testing
         #expect(try sim.twinslot("install", nginx.url + path, "--json").status == 0, "a later install succeeds")
     }
 
+    @Test func aBundleReplacedOnTheServerMidDownloadIsRefusedNotSpliced() throws {
+        let sim = try SimulatedDeviceFixture("http-replaced")
+        let (nginx, path, _) = try served(sim, try sim.bundle("2.0", securityVersion: 2, seed: 2, incompressible: true))
+        let v3 = try sim.bundle("3.0", securityVersion: 3, seed: 3, incompressible: true)
+        let proxy = try DroppingProxy(upstreamPort: nginx.port, dropAfter: 500_000, drops: 1)
+        let errors = sim.root + "/install.err"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["install", proxy.url + path, "--quiet"]
+        process.environment = ProcessInfo.processInfo.environment.merging(sim.environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: errors)
+        try process.run()
+        // Between the cut and the retry (at least 0.25 s of backoff), the server's file changes.
+        let deadline = Date().addingTimeInterval(30)
+        while try !proxy.connections().contains(where: { $0.cut }) && Date() < deadline { usleep(10_000) }
+        let replacement = nginx.root + "/replacement"
+        try FileManager.default.copyItem(atPath: v3, toPath: replacement)
+        // nginx's ETag is mtime and size: move the mtime so the two files differ for it.
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(3600)], ofItemAtPath: replacement)
+        _ = rename(replacement, nginx.root + path)
+        process.waitUntilExit()
+        let stderr = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 19, "\(stderr)")
+        #expect(stderr.contains("changed while it was being downloaded"), "\(stderr)")
+        let connections = try proxy.connections()
+        #expect(connections.count == 2 && connections[1].range != nil, "\(connections)")
+        #expect(try sim.status()["booted"] as? String == "A")
+    }
+
     @Test func aMissingBundleIsANetworkErrorAtOnce() throws {
         let sim = try SimulatedDeviceFixture("http-404")
         let (nginx, _, _) = try served(sim, try sim.bundle("2.0", securityVersion: 2, seed: 2, incompressible: true))
