@@ -99,36 +99,37 @@ struct InstallCommand: ParsableCommand {
                         outcome: outcome.kind.rawValue, bundleHash: outcome.bundleHash, version: outcome.version,
                         securityVersion: outcome.securityVersion, target: outcome.target.rawValue, steps: outcome.steps,
                         flipSeconds: outcome.flipSeconds, download: download))
-                if waitHealth, outcome.kind == .staged, let id = outcome.operationID {
-                    try finishWaiting(try rebootAndWait(device: device, operationID: id), json: json)
-                }
-                return
+            } else {
+                printSummary(outcome, download: download)
             }
-            switch outcome.kind {
-            case .alreadyInstalled:
-                print("bundle \(outcome.version) is already installed and running: nothing to do")
-            case .planned:
-                print("dry run: bundle \(outcome.version) verified; would write group \(outcome.target.rawValue):")
-                for step in outcome.steps {
-                    print("  \(step.slotClass) (\(step.type)) -> \(step.slot)  \(formatBytes(step.size))")
-                }
-            case .staged:
-                print("installed \(outcome.version) into group \(outcome.target.rawValue):")
-                for step in outcome.steps {
-                    print(
-                        "  \(step.slotClass) -> \(step.slot)  \(formatBytes(step.size)) in "
-                            + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK")
-                }
-                if let download, download.resumes > 0 {
-                    print(
-                        "download resumed \(download.resumes) time(s); \(formatBytes(download.bytesRefetched)) fetched twice"
-                    )
-                }
-                print("group \(outcome.target.rawValue) boots once on the next reboot, then commits if healthy")
-                if waitHealth, let id = outcome.operationID {
-                    try finishWaiting(try rebootAndWait(device: device, operationID: id), json: json)
-                }
+            if waitHealth, outcome.kind == .staged, let id = outcome.operationID {
+                try finishWaiting(try rebootAndWait(device: device, operationID: id), json: json)
             }
+        }
+    }
+
+    private func printSummary(_ outcome: InstallOutcome, download: Download?) {
+        switch outcome.kind {
+        case .alreadyInstalled:
+            print("bundle \(outcome.version) is already installed and running: nothing to do")
+        case .planned:
+            print("dry run: bundle \(outcome.version) verified; would write group \(outcome.target.rawValue):")
+            for step in outcome.steps {
+                print("  \(step.slotClass) (\(step.type)) -> \(step.slot)  \(formatBytes(step.size))")
+            }
+        case .staged:
+            print("installed \(outcome.version) into group \(outcome.target.rawValue):")
+            for step in outcome.steps {
+                print(
+                    "  \(step.slotClass) -> \(step.slot)  \(formatBytes(step.size)) in "
+                        + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK")
+            }
+            if let download, download.resumes > 0 {
+                print(
+                    "download resumed \(download.resumes) time(s); \(formatBytes(download.bytesRefetched)) fetched twice"
+                )
+            }
+            print("group \(outcome.target.rawValue) boots once on the next reboot, then commits if healthy")
         }
     }
 

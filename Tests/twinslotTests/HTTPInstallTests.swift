@@ -177,6 +177,17 @@ import Testing
         #expect(rebootRequests(sim) == 1)
     }
 
+    @Test func nobodyRebootingIsAStateErrorAfterTheTimeout() throws {
+        let sim = try SimulatedDeviceFixture("wait-timeout")
+        let v2 = try sim.bundle("2.0", securityVersion: 2, seed: 2)
+        let result = try sim.twinslot("install", v2, "--wait-health", "--wait-timeout", "1", "--json")
+        #expect(result.status == 18, "\(result.stdout) \(result.stderr)")
+        #expect(result.stderr.contains("still undecided after 1 s"), "\(result.stderr)")
+        #expect(rebootRequests(sim) == 1, "the reboot was asked for")
+        // The install itself stands: group B is the next boot's trial.
+        #expect(sim.group("B", in: try sim.status())["bootloader"] as? String == "trial")
+    }
+
     @Test func aRollbackExitsWithTheHealthCodeAndIsNotRetried() throws {
         let sim = try SimulatedDeviceFixture("wait-rollback")
         let bad = try sim.bundle("3.0", securityVersion: 3, seed: 3, failingSelftest: true)
