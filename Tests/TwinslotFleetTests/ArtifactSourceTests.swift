@@ -43,7 +43,8 @@ import TwinslotCore
 
     @Test func anotherDigestIsRefusedAsABadBundle() throws {
         let source = ArtifactSource(
-            BytesSource(Self.payload), size: UInt64(Self.payload.count), hashes: ["sha1": String(repeating: "0", count: 40)])
+            BytesSource(Self.payload), size: UInt64(Self.payload.count),
+            hashes: ["sha1": String(repeating: "0", count: 40)])
         do {
             try drained(source)
             Issue.record("a wrong sha1 passed")
