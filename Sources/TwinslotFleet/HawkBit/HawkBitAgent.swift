@@ -81,7 +81,6 @@ public final class HawkBitAgent {
 
         guard let link = base.links?.deploymentBase else { return .idle }
         let deployment = try client.deployment(link)
-        if let pending = state.pending, pending.actionID == deployment.id { return .waitingForBootDecision }
         if deployment.deployment.update == "skip" { return .idle }
         return try install(deployment, link: link, state: &state)
     }
