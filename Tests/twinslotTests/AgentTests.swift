@@ -93,6 +93,8 @@ import Testing
         let log = try server.log(device: controller)
         #expect(log.contains("apps-selftest"), "\(log)")
         #expect(log.contains("selftest 3.0.0"), "\(log)")
+        // The per-check line comes from the boot report, found by its operation id.
+        #expect(log.contains("health apps-selftest: FAILED"), "\(log)")
     }
 
     @Test func aDowngradeIsRefusedAndReportedAsAFailure() throws {

@@ -29,6 +29,14 @@ public struct OperationReport: Sendable, Codable {
     public var started: Date
     public var finished: Date?
 
+    /// Reports are written with `convertToSnakeCase` and read with `convertFromSnakeCase`, which
+    /// turns `operation_id` into `operationId`: without these names `operationID` decodes as nil
+    /// and nothing (the agent's closing feedback) can find a report by its operation.
+    enum CodingKeys: String, CodingKey {
+        case kind, outcome, version, bundleHash, target, booted, phases, slots, health, bytes, error, started, finished
+        case operationID = "operationId"
+    }
+
     public init(kind: String, outcome: String = "running", started: Date = Date()) {
         self.kind = kind
         self.outcome = outcome
