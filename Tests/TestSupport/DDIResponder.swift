@@ -15,7 +15,9 @@ public final class DDIResponder {
         public var answered: Double?
         /// The request body, re-encoded as JSON text (for `contains` checks).
         public var body: String
-        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+        public var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        }
         /// `status.execution` of a feedback.
         public var execution: String? { (json["status"] as? [String: Any])?["execution"] as? String }
     }
@@ -51,7 +53,8 @@ public final class DDIResponder {
     public func control(_ changes: [String: Any]) throws {
         let body = try JSONSerialization.data(withJSONObject: changes)
         let result = try TestEnvironment.run(
-            "/usr/bin/curl", ["-sf", "-X", "POST", "--data-binary", String(decoding: body, as: UTF8.self), url + "/_control"])
+            "/usr/bin/curl",
+            ["-sf", "-X", "POST", "--data-binary", String(decoding: body, as: UTF8.self), url + "/_control"])
         guard result.status == 0 else { throw TestSupportError("control failed: \(result.stderr)") }
     }
 
@@ -62,9 +65,10 @@ public final class DDIResponder {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 let server = object["server"] as? String, server != "control"
             else { return nil }
-            let body = object["body"].flatMap { $0 is NSNull ? nil : $0 }.flatMap {
-                try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys])
-            }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let body =
+                object["body"].flatMap { $0 is NSNull ? nil : $0 }.flatMap {
+                    try? JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed, .sortedKeys])
+                }.map { String(decoding: $0, as: UTF8.self) } ?? ""
             return Request(
                 time: object["t"] as? Double ?? 0, server: server, method: object["method"] as? String ?? "",
                 path: object["path"] as? String ?? "", authorization: object["authorization"] as? String,

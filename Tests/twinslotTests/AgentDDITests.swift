@@ -39,7 +39,9 @@ import Testing
     }
 
     func feedbacks(_ server: DDIResponder, _ resource: String = "deploymentBase") throws -> [DDIResponder.Request] {
-        try server.requests().filter { $0.method == "POST" && $0.path.contains("/\(resource)/") && $0.path.contains("/feedback") }
+        try server.requests().filter {
+            $0.method == "POST" && $0.path.contains("/\(resource)/") && $0.path.contains("/feedback")
+        }
     }
 
     var metrics: String { (try? String(contentsOfFile: sim.device + "/data/twinslot.prom", encoding: .utf8)) ?? "" }
@@ -201,7 +203,9 @@ import Testing
         #expect(metrics.contains("twinslot_agent_consecutive_failures 0"))
         #expect(metrics.contains("twinslot_agent_action_info{id=\"\",phase=\"idle\"} 1"))
         let stamp = try #require(
-            metrics.split(separator: "\n").first { $0.hasPrefix("twinslot_agent_last_successful_poll_timestamp_seconds ") }
+            metrics.split(separator: "\n").first {
+                $0.hasPrefix("twinslot_agent_last_successful_poll_timestamp_seconds ")
+            }
         )
         let seconds = try #require(Double(stamp.split(separator: " ")[1]))
         #expect(abs(seconds - Date().timeIntervalSince1970) < 60)

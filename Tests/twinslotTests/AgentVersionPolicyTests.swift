@@ -27,7 +27,8 @@ import Testing
         let image = sim.root + "/rootfs-\(version).img"
         let firmware = sim.root + "/firmware-\(version).img"
         FileManager.default.createFile(atPath: image, contents: Data(rootfs))
-        FileManager.default.createFile(atPath: firmware, contents: Data(version.utf8 + [UInt8](repeating: 7, count: 5000)))
+        FileManager.default.createFile(
+            atPath: firmware, contents: Data(version.utf8 + [UInt8](repeating: 7, count: 5000)))
         let out = sim.root + "/release-\(version).swu"
         var arguments = [
             TestEnvironment.repositoryRoot + "/scripts/make-swu.sh", out, "--version", version, "--hardware",
@@ -53,7 +54,10 @@ import Testing
         #expect(none.stdout.contains("security version: 0"), "\(none.stdout)")
         let bad = try TestEnvironment.run(
             "/bin/bash",
-            [TestEnvironment.repositoryRoot + "/scripts/make-swu.sh", sim.root + "/x.swu", "--version", "1", "--security-version", "x", "--hardware", "h", "--image", "rootfs=/dev/null"])
+            [
+                TestEnvironment.repositoryRoot + "/scripts/make-swu.sh", sim.root + "/x.swu", "--version", "1",
+                "--security-version", "x", "--hardware", "h", "--image", "rootfs=/dev/null",
+            ])
         #expect(bad.status == 2)
     }
 

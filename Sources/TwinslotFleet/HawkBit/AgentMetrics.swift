@@ -54,7 +54,8 @@ public struct AgentMetrics: Codable, Sendable, Equatable {
     func publish(_ device: Device) {
         let reporter = Reporter(device: device)
         try? device.storage.makeDirectory(device.dataDirectory)
-        try? device.storage.replaceFile(reporter.agentMetricsPath, with: Array((lines.joined(separator: "\n") + "\n").utf8))
+        try? device.storage.replaceFile(
+            reporter.agentMetricsPath, with: Array((lines.joined(separator: "\n") + "\n").utf8))
         try? reporter.refreshMetrics()
     }
 }
