@@ -115,6 +115,19 @@ import Testing
         #expect(try feedbacks(server).last?.execution == "closed")
     }
 
+    @Test func anInstallThatWillRetryShowsItsPhaseAndKeepsTheActionOpen() throws {
+        let server = try responder(action: ["artifact_status": 503])
+        let failed = try agent(server, [])
+        #expect(failed.status == 19, "\(failed.stderr)")
+        #expect(metrics.contains("twinslot_agent_action_info{id=\"7\",phase=\"installing\"} 1"), "\(metrics)")
+        #expect(metrics.contains("twinslot_agent_consecutive_failures 1"))
+        #expect(try feedbacks(server).last?.body.contains("will retry") == true)
+        #expect(try feedbacks(server).allSatisfy { $0.execution != "closed" })
+        try server.control(["action": ["artifact_status": 0]])
+        #expect(try cycle(server)["result"] as? String == "installed")
+        #expect(metrics.contains("phase=\"waiting-for-boot\""))
+    }
+
     @Test func aGatewayTokenGoesToTheServerAndNoTokenToTheCDN() throws {
         let server = try responder(["gateway_token": "gw-secret"])
         let tokenFile = sim.root + "/gateway-token"

@@ -34,6 +34,17 @@ extension HawkBitAgent {
 
     var downloadDirectory: FilePath { device.dataDirectory.appending("agent-download") }
 
+    /// Shows the action's phase in the textfile while it runs (an install takes minutes, and a
+    /// dashboard should see "installing" then, not the phase of the last cycle).
+    func enter(_ phase: String, action: String, state: inout AgentState) {
+        var metrics = state.metrics ?? AgentMetrics()
+        metrics.actionID = action
+        metrics.phase = phase
+        state.metrics = metrics
+        try? state.save(device)
+        metrics.publish(device)
+    }
+
     /// `update: skip` or `maintenanceWindow: unavailable`: fetch the bundle into
     /// `<data>/agent-download/` (checked against the announced size and hashes), report
     /// `downloaded`, and install it from there once the server allows it. Nothing is written to
@@ -45,6 +56,7 @@ extension HawkBitAgent {
             return .downloaded(version: downloaded.version)
         }
         guard let target = try target(deployment, link: link) else { return .refused(.badBundle) }
+        enter("downloading", action: deployment.id, state: &state)
         try client.sendFeedback(
             deployment: link,
             DDI.Feedback(
@@ -99,6 +111,7 @@ extension HawkBitAgent {
     func install(_ deployment: DDI.DeploymentBase, link: DDI.Link, state: inout AgentState) throws -> CycleResult {
         guard let target = try target(deployment, link: link) else { return .refused(.badBundle) }
         let local = state.downloaded.flatMap { $0.actionID == deployment.id ? $0.path : nil }
+        enter("installing", action: deployment.id, state: &state)
         try client.sendFeedback(
             deployment: link,
             DDI.Feedback(

@@ -14,7 +14,7 @@ public struct AgentMetrics: Codable, Sendable, Equatable {
     public var lastSuccessfulPoll: Double?
     public var consecutiveFailures: Int = 0
     public var actionID: String?
-    /// downloading, downloaded (waiting for the maintenance window), installing,
+    /// downloading, installing (set when they start), downloaded (waiting for the window),
     /// waiting-for-boot; nil when the agent has no action.
     public var phase: String?
 

@@ -92,8 +92,11 @@ public final class HawkBitAgent {
             metrics.publish(device)
             return result
         } catch {
+            // What the cycle saved (the poll's time, the phase it reached), one failure more.
             state = AgentState.load(device)
-            metrics.consecutiveFailures += 1
+            let failures = metrics.consecutiveFailures + 1
+            metrics = state.metrics ?? metrics
+            metrics.consecutiveFailures = failures
             state.metrics = metrics
             try? state.save(device)
             metrics.publish(device)
@@ -101,6 +104,8 @@ public final class HawkBitAgent {
         }
     }
 
+    /// The phase a cycle that returned leaves the action in. (One that threw keeps the phase it
+    /// had reached, e.g. `installing` for an install that will resume at the next cycle.)
     static func phase(of state: AgentState, _ result: CycleResult) -> (String?, String?) {
         if let pending = state.pending { return (pending.actionID, "waiting-for-boot") }
         if let downloaded = state.downloaded { return (downloaded.actionID, "downloaded") }
