@@ -148,10 +148,15 @@ public struct SecurityPolicy: Sendable, Equatable {
     public var antiRollback: Bool
     /// Allow installing a bundle with the same security version as the committed one.
     public var allowSameVersion: Bool
+    /// Allow a bundle whose version (VersionOrder) is older than the running group's. The
+    /// security version is the floor a vendor raises for fixes; this rule is for operators who
+    /// want no step back at all, as SWUpdate's `-N` and RAUC's `min-bundle-version` offer.
+    public var allowOlderVersion: Bool
 
-    public init(antiRollback: Bool = true, allowSameVersion: Bool = true) {
+    public init(antiRollback: Bool = true, allowSameVersion: Bool = true, allowOlderVersion: Bool = true) {
         self.antiRollback = antiRollback
         self.allowSameVersion = allowSameVersion
+        self.allowOlderVersion = allowOlderVersion
     }
 }
 
@@ -568,7 +573,7 @@ private struct ConfigDecoder {
             "backend", "grubenv", "uboot-env", "attempts", "script", "booted-slot", "cmdline-path", "reboot-command",
             "boot-id-path",
         ]
-        static let security = ["anti-rollback", "allow-same-version"]
+        static let security = ["anti-rollback", "allow-same-version", "allow-older-version"]
         static let slot = ["type", "a", "b", "current"]
         static let health = ["deadline-boots", "deadline", "check"]
         static let check = ["name", "kind", "target", "command", "timeout", "required", "retries", "retry-delay"]
@@ -590,6 +595,7 @@ private struct ConfigDecoder {
             var securityReader = TableReader(table, line: value.line, keyPrefix: "security.", sourcePath: sourcePath)
             security.antiRollback = try securityReader.bool("anti-rollback") ?? true
             security.allowSameVersion = try securityReader.bool("allow-same-version") ?? true
+            security.allowOlderVersion = try securityReader.bool("allow-older-version") ?? true
             try securityReader.rejectUnknown(known: Keys.security)
         }
 
@@ -982,6 +988,7 @@ extension SystemConfig {
             "[security]",
             "anti-rollback = \(security.antiRollback)",
             "allow-same-version = \(security.allowSameVersion)",
+            "allow-older-version = \(security.allowOlderVersion)",
         ]
         for slot in slotClasses {
             lines += [
