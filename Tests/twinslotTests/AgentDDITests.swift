@@ -178,11 +178,8 @@ import Testing
         // Every progress feedback takes the server 6 s to answer.
         let delay = 6.0
         let server = try responder(["feedback_delay": delay], incompressible: true)
-        let started = Date()
         let result = try agent(server, [])
-        let elapsed = Date().timeIntervalSince(started)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(elapsed < delay, "the cycle took \(elapsed) s")
         // The responder logs a delayed feedback when it answers it.
         var all = try feedbacks(server)
         let waitUntil = Date().addingTimeInterval(delay + 3)
@@ -194,9 +191,8 @@ import Testing
         let progress = all.filter { $0.body.contains("\"progress\"") }
         #expect(progress.count >= 1 && progress.count < 9, "coalesced: \(progress.count) progress feedbacks")
         // The install finished (and reported "staged") before the first progress reply came back.
-        if let answered = progress.first?.answered {
-            #expect(staged.time < answered, "staged at \(staged.time), first progress answered at \(answered)")
-        }
+        let answered = try #require(progress.first?.answered)
+        #expect(staged.time < answered, "staged at \(staged.time), first progress answered at \(answered)")
         // The agent counts what it coalesced: fewer requests than progress events.
         let line = try #require(result.stderr.split(separator: "\n").first { $0.contains("feedback_requests=") })
         func number(_ key: String) -> Int? {
