@@ -54,9 +54,20 @@ public protocol BootBackend: Sendable {
     /// Factory provisioning (`twinslot bootloader init`) and the repair of a missing or damaged
     /// environment use it; it never reads what was there.
     func provision(primary: SlotLetter) throws
+    /// The anti-rollback floor mirrored in the bootloader environment (0 when none is kept):
+    /// an attacker who can only rewrite or roll back the data partition cannot lower it.
+    func securityFloor() throws -> UInt64
+    /// Raises the mirrored floor to `floor`; never lowers it.
+    func raiseSecurityFloor(to floor: UInt64) throws
 }
 
+/// The variable both environments keep the floor in.
+public let securityFloorVariable = "TWINSLOT_FLOOR"
+
 extension BootBackend {
+    public func securityFloor() throws -> UInt64 { 0 }
+    public func raiseSecurityFloor(to floor: UInt64) throws {}
+
     public func confirm(_ group: SlotLetter) throws {
         if try read().slots[group] != .good { try commit(group) }
     }

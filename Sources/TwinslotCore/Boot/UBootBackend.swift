@@ -69,6 +69,15 @@ public struct UBootBackend: BootBackend {
         try update { env in Self.arm(&env, group, left: attempts, trial: false) }
     }
 
+    public func securityFloor() throws -> UInt64 {
+        UInt64(try store.read()[securityFloorVariable] ?? "") ?? 0
+    }
+
+    public func raiseSecurityFloor(to floor: UInt64) throws {
+        guard floor > (try securityFloor()) else { return }
+        try update { env in env[securityFloorVariable] = String(floor) }
+    }
+
     /// U-Boot decrements BOOT_X_LEFT on every start, confirmed or not, so a committed group is
     /// re-armed on each confirmed boot: otherwise it would run out of attempts after `attempts`
     /// good boots and U-Boot would start the other group.

@@ -99,7 +99,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw BundleError.manifestInvalid("missing integer 'format_version'")
         }
         guard format == formatVersion else { throw BundleError.unsupportedFormatVersion(format) }
-        if let unknown = keys.first(where: { !topKeys.contains($0) }) {
+        if let unknown = keys.sorted().first(where: { !topKeys.contains($0) }) {
             throw BundleError.manifestInvalid("unknown key '\(unknown)'")
         }
         if case .array(let images)? = tree["images"] {

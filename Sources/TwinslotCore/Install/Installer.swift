@@ -126,7 +126,7 @@ public struct Installer {
             !manifest.images.contains { $0.slotClass == name }
         }
         guard missing.isEmpty else { throw InstallError.partialBundle(missing: missing) }
-        let installed = journal.state.installedSecurityVersion
+        let installed = device.securityFloor(journal.state)
         if device.config.security.antiRollback {
             let refused =
                 manifest.securityVersion < installed
