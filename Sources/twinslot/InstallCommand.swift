@@ -74,6 +74,12 @@ struct InstallCommand: ParsableCommand {
         var resumes: Int
         /// The bundle offset this install continued an interrupted one from (nil: the start).
         var resumedFrom: UInt64?
+        /// How the transfer waited (TransferCounters): a download bound by the network has
+        /// few polls, none of them paused, and almost no timeouts.
+        var polls: Int
+        var pollTimeouts: Int
+        var pausedPolls: Int
+        var pauses: Int
     }
 
     func run() throws {
@@ -88,10 +94,11 @@ struct InstallCommand: ParsableCommand {
             let source = try openBundle(bundle, transport: transport)
             let outcome = try installer.install(from: source, dryRun: dryRun, progress: progress)
             let download = (source as? HTTPByteSource).map {
-                Download(
+                let counters = $0.totalCounters
+                return Download(
                     bytesReceived: $0.totalBytesReceived, bytesRefetched: $0.totalBytesRefetched,
-                    resumes: $0.totalResumes,
-                    resumedFrom: outcome.resumedFromOffset)
+                    resumes: $0.totalResumes, resumedFrom: outcome.resumedFromOffset, polls: counters.polls,
+                    pollTimeouts: counters.pollTimeouts, pausedPolls: counters.pausedPolls, pauses: counters.pauses)
             }
             if json {
                 printJSONLine(

@@ -5,6 +5,13 @@ import CCurl
 final class CurlMulti {
     private let multi: UnsafeMutableRawPointer
     private var current: CurlTransfer?
+    private var finishedCounters = TransferCounters()
+    /// What the loop did while it waited, over every transfer it drove.
+    var counters: TransferCounters {
+        var counters = finishedCounters
+        counters.pauses += current?.pauses ?? 0
+        return counters
+    }
 
     init() throws {
         try CurlGlobal.initialize()
@@ -24,7 +31,10 @@ final class CurlMulti {
     }
 
     func detach() {
-        if let current { ts_curl_multi_remove_handle(curlAPI, multi, current.handle) }
+        if let current {
+            ts_curl_multi_remove_handle(curlAPI, multi, current.handle)
+            finishedCounters.pauses += current.pauses
+        }
         current = nil
     }
 
@@ -34,9 +44,18 @@ final class CurlMulti {
         var running: Int32 = 0
         ts_curl_multi_perform(curlAPI, multi, &running)
         if let done = finished() { return done }
-        ts_curl_multi_poll(curlAPI, multi, timeoutMilliseconds)
+        poll(timeoutMilliseconds)
         ts_curl_multi_perform(curlAPI, multi, &running)
         return finished()
+    }
+
+    /// Waits for the network (or libcurl's next timer), counting how the wait ended.
+    private func poll(_ timeoutMilliseconds: Int32) {
+        finishedCounters.polls += 1
+        if current?.paused == true { finishedCounters.pausedPolls += 1 }
+        var ready: Int32 = 0
+        ts_curl_multi_poll(curlAPI, multi, timeoutMilliseconds, &ready)
+        if ready == 0 { finishedCounters.pollTimeouts += 1 }
     }
 
     private func finished() -> CURLcode? {

@@ -17,6 +17,10 @@ final class CurlTransfer {
     /// hands it over again after `resume()`), so a slow reader bounds what is buffered.
     var shouldPause: () -> Bool = { false }
     private(set) var paused = false
+    /// How many times `shouldPause` held the transfer.
+    private(set) var pauses = 0
+    /// Body bytes handed to `onBody` so far.
+    private(set) var bodyBytes: UInt64 = 0
     /// Receives each piece of the body; a returned error ends the transfer with that error.
     var onBody: (CurlTransfer, UnsafeRawBufferPointer) -> (any Error)? = { _, _ in nil }
 
@@ -101,11 +105,15 @@ final class CurlTransfer {
     }
 
     fileprivate func pauseRequested() -> Bool {
-        if shouldPause() { paused = true }
+        if !paused && shouldPause() {
+            paused = true
+            pauses += 1
+        }
         return paused
     }
 
     fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bodyBytes += UInt64(bytes.count)
         if let error = onBody(self, bytes) {
             refusal = error
             return false

@@ -76,6 +76,10 @@ public final class HTTPByteSource: ByteSource {
     public var totalBytesReceived: UInt64 { bytesReceived + (continuation?.totalBytesReceived ?? 0) }
     public var totalResumes: Int { resumes + (continuation?.totalResumes ?? 0) }
     public var totalBytesRefetched: UInt64 { bytesRefetched + (continuation?.totalBytesRefetched ?? 0) }
+    /// How the transfers of this install waited, by this source and the ones that took over.
+    public var totalCounters: TransferCounters {
+        multi.counters + (continuation?.totalCounters ?? TransferCounters())
+    }
 
     /// At most this much is received ahead of the reader; the transfer waits past it.
     static let readAhead = 512 << 10
