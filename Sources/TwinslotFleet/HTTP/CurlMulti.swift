@@ -38,15 +38,27 @@ final class CurlMulti {
         current = nil
     }
 
-    /// Moves the transfer along, waiting up to `timeoutMilliseconds` for the network; returns
-    /// its result once it has ended.
+    /// Moves the transfer along; returns its result once it has ended. It waits for the network
+    /// (up to `timeoutMilliseconds`) only when there is nothing else to do: when a first
+    /// `curl_multi_perform` delivered no byte and the transfer is not paused.
+    ///
+    /// Why: a transfer paused by the reader's read-ahead bound has its socket left out of the
+    /// poll set, so polling then can only end by the timeout, while the socket is full. The
+    /// loop used to do exactly that, once per read-ahead window: 512 KiB per second whatever
+    /// the server. Bytes that just arrived are the reader's to take first, too.
     func pump(timeoutMilliseconds: Int32 = 1000) -> CURLcode? {
+        let delivered = current?.bodyBytes
+        perform()
+        if let done = finished() { return done }
+        if let current, current.paused || current.bodyBytes != delivered { return nil }
+        poll(timeoutMilliseconds)
+        perform()
+        return finished()
+    }
+
+    private func perform() {
         var running: Int32 = 0
         ts_curl_multi_perform(curlAPI, multi, &running)
-        if let done = finished() { return done }
-        poll(timeoutMilliseconds)
-        ts_curl_multi_perform(curlAPI, multi, &running)
-        return finished()
     }
 
     /// Waits for the network (or libcurl's next timer), counting how the wait ended.

@@ -88,7 +88,9 @@ public final class HTTPByteSource: ByteSource {
         while true {
             if queue.count > 0 { return queue.take(into: buffer) }
             if ended { return 0 }
+            // Unpausing may hand over what libcurl held back: then there is no need to pump.
             transfer?.resume()
+            if queue.count > 0 { continue }
             try pump()
         }
     }
