@@ -75,7 +75,8 @@ struct AgentCommand: ParsableCommand {
                     String.init)
             }
             let client = try DDIClient(
-                server: server, tenant: tenant, controllerID: controllerId, token: token, options: transport.httpOptions
+                server: server, tenant: tenant, controllerID: controllerId, token: token,
+                options: transport.httpOptions(device.config.network)
             )
             var logger = Logger(label: "twinslot.agent")
             logger.logLevel = .info

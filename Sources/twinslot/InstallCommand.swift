@@ -91,7 +91,7 @@ struct InstallCommand: ParsableCommand {
             if waitHealth, let settled = try settledEarlier(device: device, installer: installer) {
                 return try finishWaiting(settled, json: json)
             }
-            let source = try openBundle(bundle, transport: transport)
+            let source = try openBundle(bundle, transport: transport, network: device.config.network)
             let outcome = try installer.install(from: source, dryRun: dryRun, progress: progress)
             let download = (source as? HTTPByteSource).map {
                 let counters = $0.totalCounters
@@ -145,12 +145,13 @@ struct InstallCommand: ParsableCommand {
     private func settledEarlier(device: Device, installer: Installer) throws -> DeviceState.FinishedOperation? {
         let (state, _) = try Journal.readState(storage: device.storage, directory: device.dataDirectory)
         // On the trial boot: installing is refused then, so recognise the operation by its source.
-        let name = try openBundle(bundle, transport: transport).name
+        let name = try openBundle(bundle, transport: transport, network: device.config.network).name
         if let operation = state.operation, operation.phase >= .flipped, operation.source == name {
             return try DecisionWaiter(device: device).wait(for: operation.id, timeout: .seconds(waitTimeout))
         }
         // Reading the manifest only (a dry run) tells the version without writing anything.
-        let planned = try installer.install(from: try openBundle(bundle, transport: transport), dryRun: true)
+        let planned = try installer.install(
+            from: try openBundle(bundle, transport: transport, network: device.config.network), dryRun: true)
         if planned.kind == .alreadyInstalled, let last = state.last, last.outcome == .committed { return last }
         if let last = state.last, last.outcome == .rolledBack, last.version == planned.version { return last }
         return nil

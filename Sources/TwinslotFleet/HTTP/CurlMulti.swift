@@ -113,8 +113,16 @@ enum CurlOutcome {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_ISSUER_ERROR,
             CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             self = .fatal(FleetError.tls(url: url, reason: message))
-        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_TOO_MANY_REDIRECTS:
-            self = .fatal(FleetError.invalidRequest("\(url): \(message)"))
+        case CURLE_TOO_MANY_REDIRECTS:
+            self = .fatal(FleetError.redirectRefused(url: url, reason: message))
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            // The URL we were given is checked before the transfer starts: after a redirect,
+            // the fault is the server's (a Location to file://, gopher://, or garbage).
+            if transfer.redirectCount > 0 {
+                self = .fatal(FleetError.redirectRefused(url: url, reason: message))
+            } else {
+                self = .fatal(FleetError.invalidRequest("\(url): \(message)"))
+            }
         default:
             self = .retry(message)
         }

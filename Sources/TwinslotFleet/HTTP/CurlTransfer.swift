@@ -34,13 +34,16 @@ final class CurlTransfer {
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_MAXREDIRS, 10)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FAILONERROR, 1)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_CONNECTTIMEOUT, options.connectTimeout)
-        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_LOW_SPEED_LIMIT, options.lowSpeedLimit)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_LOW_SPEED_TIME, options.stallTimeout)
         _ = ts_curl_set_string(curlAPI, handle, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = ts_curl_set_string(curlAPI, handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         _ = ts_curl_set_string(curlAPI, handle, CURLOPT_USERAGENT, "twinslot")
         if let caFile = options.caFile {
             try check(ts_curl_set_string(curlAPI, handle, CURLOPT_CAINFO, caFile), "CA file")
+            // Debian's libcurl also trusts its compiled-in CA directory (/etc/ssl/certs) beside
+            // CAINFO: without this, any server chained to a system CA would pass the pin.
+            try check(ts_curl_set_string(curlAPI, handle, CURLOPT_CAPATH, nil), "CA path")
         }
         if let certificate = options.clientCertificate {
             try check(ts_curl_set_string(curlAPI, handle, CURLOPT_SSLCERT, certificate), "client certificate")
@@ -90,6 +93,13 @@ final class CurlTransfer {
                 handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
         }
         addHeader("Content-Type: \(contentType)")
+    }
+
+    /// How many redirects libcurl followed for this request.
+    var redirectCount: Int {
+        var count = 0
+        _ = ts_curl_get_long(curlAPI, handle, CURLINFO_REDIRECT_COUNT, &count)
+        return count
     }
 
     var responseCode: Int {

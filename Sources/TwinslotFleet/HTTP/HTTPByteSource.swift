@@ -29,6 +29,8 @@ public final class HTTPByteSource: ByteSource {
     /// How many times the transfer was resumed after a failure.
     public private(set) var resumes = 0
     private var failuresInARow = 0
+    /// Where the current attempt started, to tell whether it progressed.
+    private var attemptStart: UInt64 = 0
     /// Bytes of the current response to drop: it restarted from 0 although we asked for more.
     private var skip: UInt64 = 0
 
@@ -37,7 +39,7 @@ public final class HTTPByteSource: ByteSource {
     public init(url: String, options: HTTPOptions = HTTPOptions(), startOffset: UInt64 = 0, validator: String? = nil)
         throws
     {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+        guard Self.isHTTPURL(url) else {
             throw FleetError.invalidRequest("not an http(s) URL: \(url)")
         }
         self.url = url
@@ -46,6 +48,13 @@ public final class HTTPByteSource: ByteSource {
         self.position = startOffset
         self.validator = validator
         multi = try CurlMulti()
+    }
+
+    /// True for an `http://` or `https://` URL, in any case: a URL scheme is case-insensitive
+    /// (RFC 3986, 3.1), so `HTTP://host/x` is a URL, not a file name.
+    public static func isHTTPURL(_ text: String) -> Bool {
+        let scheme = text.prefix { $0 != ":" }.lowercased()
+        return (scheme == "http" || scheme == "https") && text.dropFirst(scheme.count).hasPrefix("://")
     }
 
     /// The URL as it may appear in logs and reports: no user info, no query (tokens live there).
@@ -114,7 +123,12 @@ public final class HTTPByteSource: ByteSource {
         }
     }
 
+    /// Counts a failed attempt against the budget, which an attempt that progressed resets.
+    /// Progress is more than one low-speed window's worth of new bytes (1 KiB/s × 30 s by
+    /// default): a server that trickles a byte at a time, cut by the low-speed limit at every
+    /// attempt, spends the budget instead of renewing it for ever.
     private func retry(after reason: String) throws {
+        if position - attemptStart > options.lowSpeedWindow { failuresInARow = 0 }
         try options.retry.failed(&failuresInARow, url: name, reason: reason)
         resumes += 1
     }
@@ -122,6 +136,7 @@ public final class HTTPByteSource: ByteSource {
     private func start() throws {
         let next = try CurlTransfer(url: url, options: options)
         let requested = position
+        attemptStart = position
         next.requestRange(from: requested, validator: validator)
         next.shouldPause = { [unowned self] in self.queue.count >= Self.readAhead }
         var first = true
@@ -189,7 +204,6 @@ public final class HTTPByteSource: ByteSource {
         guard !bytes.isEmpty else { return }
         queue.append(bytes)
         position += UInt64(bytes.count)
-        failuresInARow = 0
     }
 
     static func validator(from headers: [String: String]) -> String? {

@@ -10,8 +10,26 @@ public struct HTTPOptions: Sendable {
     public var retry = RetryPolicy()
     /// Seconds to wait for a connection.
     public var connectTimeout: Int = 15
-    /// A transfer that moves no byte for this many seconds is dropped and resumed.
+    /// A transfer slower than `lowSpeedLimit` bytes per second for this many seconds is cut and
+    /// resumed: a stalled one, and one that trickles (`[network] low-speed-time`).
     public var stallTimeout: Int = 30
+    /// Bytes per second below which a transfer is too slow (`[network] low-speed-limit`).
+    public var lowSpeedLimit: Int = 1024
+
+    /// The most bytes an attempt cut for being slow can have delivered: an attempt that brought
+    /// fewer did not progress, and does not reset the retry budget.
+    var lowSpeedWindow: UInt64 { UInt64(lowSpeedLimit) * UInt64(stallTimeout) }
+
+    /// How long a download that brings no progress can hold on at most, in seconds: every
+    /// attempt of the budget connecting as slowly as allowed, then trickling for the low-speed
+    /// time (libcurl checks once a second), plus every backoff at its longest.
+    public var maximumSecondsWithoutProgress: Double {
+        let attempt = Double(connectTimeout + stallTimeout + 1)
+        let backoffs = (1..<max(retry.attempts, 1)).reduce(0.0) { sum, failure in
+            sum + min(retry.initialDelay * Double(1 << min(failure - 1, 20)), retry.maximumDelay)
+        }
+        return Double(retry.attempts) * attempt + backoffs
+    }
 
     public init() {}
 }
