@@ -183,7 +183,10 @@ nonisolated(unsafe) let curlAPI = UnsafeMutablePointer<ts_curl_api>.allocate(cap
 enum CurlGlobal {
     private static let loadError: String? = {
         curlAPI.initialize(to: ts_curl_api())
-        return ts_curl_load(curlAPI).map { String(cString: $0) }
+        let before = LoadTimePages.mappedFiles()
+        let error = ts_curl_load(curlAPI).map { String(cString: $0) }
+        if error == nil { LoadTimePages.release(keeping: before) }
+        return error
     }()
 
     static func initialize() throws {

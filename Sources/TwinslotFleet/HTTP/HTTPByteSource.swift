@@ -29,8 +29,8 @@ public final class HTTPByteSource: ByteSource {
     /// How many times the transfer was resumed after a failure.
     public private(set) var resumes = 0
     private var failuresInARow = 0
-    /// Where the current attempt started, to tell whether it progressed.
-    private var attemptStart: UInt64 = 0
+    /// Where and when the current attempt started, to tell whether it progressed.
+    private var attemptStart: (position: UInt64, time: ContinuousClock.Instant) = (0, .now)
     /// Bytes of the current response to drop: it restarted from 0 although we asked for more.
     private var skip: UInt64 = 0
 
@@ -124,11 +124,15 @@ public final class HTTPByteSource: ByteSource {
     }
 
     /// Counts a failed attempt against the budget, which an attempt that progressed resets.
-    /// Progress is more than one low-speed window's worth of new bytes (1 KiB/s × 30 s by
-    /// default): a server that trickles a byte at a time, cut by the low-speed limit at every
-    /// attempt, spends the budget instead of renewing it for ever.
+    /// Progress is new bytes at no less than the low-speed limit over the attempt's time: a
+    /// server that trickles a byte at a time, cut by the low-speed limit at every attempt,
+    /// spends the budget instead of renewing it for ever, while a link cut after a burst of
+    /// fast bytes keeps going.
     private func retry(after reason: String) throws {
-        if position - attemptStart > options.lowSpeedWindow { failuresInARow = 0 }
+        let received = position - attemptStart.position
+        let elapsed = ContinuousClock.now - attemptStart.time
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        if received > 0 && Double(received) >= Double(options.lowSpeedLimit) * seconds { failuresInARow = 0 }
         try options.retry.failed(&failuresInARow, url: name, reason: reason)
         resumes += 1
     }
@@ -136,7 +140,7 @@ public final class HTTPByteSource: ByteSource {
     private func start() throws {
         let next = try CurlTransfer(url: url, options: options)
         let requested = position
-        attemptStart = position
+        attemptStart = (position, .now)
         next.requestRange(from: requested, validator: validator)
         next.shouldPause = { [unowned self] in self.queue.count >= Self.readAhead }
         var first = true

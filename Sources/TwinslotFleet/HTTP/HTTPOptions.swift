@@ -16,10 +16,6 @@ public struct HTTPOptions: Sendable {
     /// Bytes per second below which a transfer is too slow (`[network] low-speed-limit`).
     public var lowSpeedLimit: Int = 1024
 
-    /// The most bytes an attempt cut for being slow can have delivered: an attempt that brought
-    /// fewer did not progress, and does not reset the retry budget.
-    var lowSpeedWindow: UInt64 { UInt64(lowSpeedLimit) * UInt64(stallTimeout) }
-
     /// How long a download that brings no progress can hold on at most, in seconds: every
     /// attempt of the budget connecting as slowly as allowed, then trickling for the low-speed
     /// time (libcurl checks once a second), plus every backoff at its longest.
