@@ -117,7 +117,10 @@ url_rows=(
   "install URL .swu, goosebit@$(install_on "'$goosebit_swu'")"
   "curl .swu, goosebit@curl -sS --noproxy '*' -o /dev/null '$goosebit_swu'"
 )
-printf '\n%-30s %10s %10s %10s\n' "URL installs (${size_mib} MiB image)" "seconds" "MB/s" "RSS MiB"
+# Peak RSS in KiB and CPU seconds (user + system) of one more run: on a busy machine the CPU
+# time tells what the wall time cannot, since a URL install shares the cores with its server.
+usage() { /usr/bin/time -f '%M %U %S' bash -c "$1" 2>&1 >/dev/null | tail -1; }
+printf '\n%-30s %10s %10s %10s %10s\n' "URL installs (${size_mib} MiB image)" "seconds" "MB/s" "RSS MiB" "CPU s"
 for row in "${url_rows[@]}"; do
   name=${row%%@*}
   cmd=${row#*@}
@@ -125,10 +128,10 @@ for row in "${url_rows[@]}"; do
   url_seconds[$name]=$s
   fresh_bench_device
   drop_caches
-  r=$(rss "$cmd")
+  read -r r user system <<< "$(usage "$cmd")"
   url_seconds[$name rss]=$r
-  printf '%-30s %10.3f %10.0f %10.1f\n' "$name" "$s" "$(echo "$size_mib * 1.048576 / $s" | bc -l)" \
-    "$(echo "$r / 1024" | bc -l)"
+  printf '%-30s %10.3f %10.0f %10.1f %10.2f\n' "$name" "$s" "$(echo "$size_mib * 1.048576 / $s" | bc -l)" \
+    "$(echo "$r / 1024" | bc -l)" "$(echo "$user + $system" | bc -l)"
 done
 
 # URL install against the file install and against its slowest stage (the file install or the

@@ -7,7 +7,7 @@ import Testing
 /// checks are on how the transfer waited (`download` in `install --json`), not on wall time,
 /// so a busy machine cannot make them pass or fail.
 @Suite struct HTTPWireSpeedTests {
-    enum Server: String, CaseIterable, Sendable { case nginx, python }
+    enum Server: String, CaseIterable, Sendable { case nginx, python, nginxTLS }
 
     @Test(arguments: Server.allCases) func aURLInstallWaitsOnTheNetworkNeverOnATimer(_ server: Server) throws {
         let sim = try SimulatedDeviceFixture("wire-\(server.rawValue)")
@@ -16,11 +16,22 @@ import Testing
         try FileManager.default.createDirectory(atPath: www, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: bundle, toPath: www + "/v2.tsb")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: bundle)[.size] as? Int)
-        let nginx = server == .nginx ? try NginxServer(serving: www) : nil
+        var pin: [String] = []
+        let nginx: NginxServer?
+        switch server {
+        case .nginx: nginx = try NginxServer(serving: www)
+        case .python: nginx = nil
+        case .nginxTLS:
+            let certificates = try TLSInstallTests.Certificates(in: sim.root)
+            nginx = try NginxServer(
+                serving: www, tls: .init(certificate: certificates.server, key: certificates.serverKey))
+            pin = ["--ca-file", certificates.ca]
+        }
         let python = server == .python ? try PythonHTTPServer(serving: www) : nil
         let base = try #require(nginx?.url ?? python?.url)
 
-        let result = try sim.twinslot("install", base + "/v2.tsb", "--json")
+        let result = try CLI.run(
+            CLI.binary, ["install", base + "/v2.tsb", "--json"] + pin, environment: sim.environment)
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").last)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -38,19 +38,27 @@ final class CurlMulti {
         current = nil
     }
 
-    /// Moves the transfer along; returns its result once it has ended. It waits for the network
-    /// (up to `timeoutMilliseconds`) only when there is nothing else to do: when a first
-    /// `curl_multi_perform` delivered no byte and the transfer is not paused.
+    /// Moves the transfer along; returns its result once it has ended. It performs while that
+    /// delivers bytes, up to `batch` of them, and waits for the network (up to
+    /// `timeoutMilliseconds`) only when there is nothing else to do: when performing delivered
+    /// no byte and the transfer is not paused.
     ///
     /// Why: a transfer paused by the reader's read-ahead bound has its socket left out of the
     /// poll set, so polling then can only end by the timeout, while the socket is full. The
     /// loop used to do exactly that, once per read-ahead window: 512 KiB per second whatever
-    /// the server. Bytes that just arrived are the reader's to take first, too.
-    func pump(timeoutMilliseconds: Int32 = 1000) -> CURLcode? {
-        let delivered = current?.bodyBytes
-        perform()
-        if let done = finished() { return done }
-        if let current, current.paused || current.bodyBytes != delivered { return nil }
+    /// the server. Bytes that just arrived are the reader's to take first, too; taking them in
+    /// batches rather than one receive buffer at a time keeps the reader's calls few.
+    func pump(timeoutMilliseconds: Int32 = 1000, batch: UInt64 = 256 << 10) -> CURLcode? {
+        let start = current?.bodyBytes ?? 0
+        while true {
+            let before = current?.bodyBytes ?? 0
+            perform()
+            if let done = finished() { return done }
+            guard let current, !current.paused else { return nil }
+            let delivered = current.bodyBytes - start
+            if current.bodyBytes == before || delivered >= batch { break }
+        }
+        if let current, current.bodyBytes != start { return nil }
         poll(timeoutMilliseconds)
         perform()
         return finished()
