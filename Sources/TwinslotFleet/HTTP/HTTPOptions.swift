@@ -16,17 +16,6 @@ public struct HTTPOptions: Sendable {
     /// Bytes per second below which a transfer is too slow (`[network] low-speed-limit`).
     public var lowSpeedLimit: Int = 1024
 
-    /// How long a download that brings no progress can hold on at most, in seconds: every
-    /// attempt of the budget connecting as slowly as allowed, then trickling for the low-speed
-    /// time (libcurl checks once a second), plus every backoff at its longest.
-    public var maximumSecondsWithoutProgress: Double {
-        let attempt = Double(connectTimeout + stallTimeout + 1)
-        let backoffs = (1..<max(retry.attempts, 1)).reduce(0.0) { sum, failure in
-            sum + min(retry.initialDelay * Double(1 << min(failure - 1, 20)), retry.maximumDelay)
-        }
-        return Double(retry.attempts) * attempt + backoffs
-    }
-
     public init() {}
 }
 
