@@ -29,8 +29,9 @@ public final class HTTPByteSource: ByteSource {
     /// How many times the transfer was resumed after a failure.
     public private(set) var resumes = 0
     private var failuresInARow = 0
-    /// Where and when the current attempt started, to tell whether it progressed.
-    private var attemptStart: (position: UInt64, time: ContinuousClock.Instant) = (0, .now)
+    /// Where and when the download last counted as progressing (or started): the retry budget
+    /// was last renewed there.
+    private var progressMark: (position: UInt64, time: ContinuousClock.Instant)
     /// Bytes of the current response to drop: it restarted from 0 although we asked for more.
     private var skip: UInt64 = 0
 
@@ -46,6 +47,7 @@ public final class HTTPByteSource: ByteSource {
         self.name = Self.redacted(url)
         self.options = options
         self.position = startOffset
+        self.progressMark = (startOffset, .now)
         self.validator = validator
         multi = try CurlMulti()
     }
@@ -123,16 +125,20 @@ public final class HTTPByteSource: ByteSource {
         }
     }
 
-    /// Counts a failed attempt against the budget, which an attempt that progressed resets.
-    /// Progress is new bytes at no less than the low-speed limit over the attempt's time: a
-    /// server that trickles a byte at a time, cut by the low-speed limit at every attempt,
-    /// spends the budget instead of renewing it for ever, while a link cut after a burst of
-    /// fast bytes keeps going.
+    /// Counts a failed attempt against the budget, which progress renews. Progress is new
+    /// bytes at no less than the low-speed limit on average since the budget was last renewed,
+    /// backoffs and failed attempts included: a server that trickles, or sends a few bytes and
+    /// hangs up, spends the budget, while a link cut after each burst of fast bytes keeps going.
+    /// So between renewals the download averages at least the limit, and it ends within
+    /// size ÷ limit plus one budget's worth of failed attempts (docs/fleet.md).
     private func retry(after reason: String) throws {
-        let received = position - attemptStart.position
-        let elapsed = ContinuousClock.now - attemptStart.time
+        let received = position - progressMark.position
+        let elapsed = ContinuousClock.now - progressMark.time
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        if received > 0 && Double(received) >= Double(options.lowSpeedLimit) * seconds { failuresInARow = 0 }
+        if received > 0 && Double(received) >= Double(options.lowSpeedLimit) * seconds {
+            failuresInARow = 0
+            progressMark = (position, .now)
+        }
         try options.retry.failed(&failuresInARow, url: name, reason: reason)
         resumes += 1
     }
@@ -140,7 +146,6 @@ public final class HTTPByteSource: ByteSource {
     private func start() throws {
         let next = try CurlTransfer(url: url, options: options)
         let requested = position
-        attemptStart = (position, .now)
         next.requestRange(from: requested, validator: validator)
         next.shouldPause = { [unowned self] in self.queue.count >= Self.readAhead }
         var first = true
