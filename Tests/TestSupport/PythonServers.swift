@@ -20,7 +20,7 @@ public final class PythonHTTPServer {
 }
 
 /// fixtures/net/misbehaving-server.py: a server that trickles one byte every `interval` seconds
-/// (`/trickle`) and redirects to `file://`, `gopher://` or itself (`/redirect/…`).
+/// (`/trickle`), sends 16 bytes and hangs up (`/hangup`), and redirects to `file://`, `gopher://` or itself (`/redirect/…`).
 public final class MisbehavingServer {
     public let port: Int
     public let log: String

@@ -39,6 +39,19 @@ import Testing
         #expect(try sim.status()["booted"] as? String == "A")
     }
 
+    @Test func aServerThatSendsAFewBytesAndHangsUpSpendsTheRetryBudget() throws {
+        let sim = try SimulatedDeviceFixture("hangup")
+        let server = try trickling(sim)
+        // Each attempt brings 16 new bytes: they used to renew the budget, for ever.
+        let (result, seconds) = try timedInstall(sim, server.url + "/hangup", "--retries", "3")
+        #expect(result.status == 19, "\(result.stderr)")
+        #expect(result.stderr.contains("after 3 attempts"), "\(result.stderr)")
+        #expect(seconds < 3 * (15 + 30 + 1) + 0.5 + 1, "took \(seconds) s")
+        let requests = try server.requests()
+        #expect(requests.count == 3, "\(requests)")
+        #expect(requests.last?.range == "bytes=32-", "\(requests)")
+    }
+
     @Test func theLowSpeedLimitComesFromSystemToml() throws {
         let sim = try SimulatedDeviceFixture("trickle-config")
         let server = try trickling(sim)
