@@ -26,6 +26,8 @@ public struct SystemConfig: Sendable, Equatable {
     public var slotClasses: [SlotClassConfig]
     public var health: HealthConfig
     public var reporting: ReportingConfig
+    /// Bounds on bundle downloads (`[network]`, NetworkConfig.swift).
+    public var network = NetworkConfig()
     /// The file this configuration was read from, for messages; nil when built in code.
     public var sourcePath: String?
 
@@ -624,13 +626,36 @@ private struct ConfigDecoder {
             try reportingReader.rejectUnknown(known: Keys.reporting)
         }
 
-        try reader.rejectUnknown(known: Keys.root)
+        let network = try decodeNetwork(&reader)
+        try reader.rejectUnknown(known: Keys.root + ["network"])
         try checkSlotPaths(
             root, slotClasses, bootloader: bootloader, dataDirectory: dataDirectory, keyring: keyring)
-        return SystemConfig(
+        var config = SystemConfig(
             compatible: compatible, dataDirectory: dataDirectory, keyring: keyring, bootloader: bootloader,
             security: security, slotClasses: slotClasses, health: health, reporting: reporting,
             sourcePath: sourcePath)
+        config.network = network
+        return config
+    }
+
+    // MARK: Network
+
+    /// `[network]` (optional): the low-speed limit that bounds a download in time.
+    func decodeNetwork(_ root: inout TableReader) throws -> NetworkConfig {
+        var network = NetworkConfig()
+        guard let (table, value) = try root.subtable("network") else { return network }
+        var reader = TableReader(table, line: value.line, keyPrefix: "network.", sourcePath: sourcePath)
+        network.lowSpeedLimit = try reader.integer("low-speed-limit", in: 1...(1 << 30)) ?? network.lowSpeedLimit
+        if let time = try reader.duration("low-speed-time", allowZero: false) {
+            // libcurl counts whole seconds.
+            guard time >= .seconds(1), time.components.attoseconds == 0 else {
+                throw reader.error(
+                    "low-speed-time", table["low-speed-time"]!, "expected whole seconds, at least \"1s\"")
+            }
+            network.lowSpeedTime = time
+        }
+        try reader.rejectUnknown(known: ["low-speed-limit", "low-speed-time"])
+        return network
     }
 
     /// Slot paths against each other (canonical: `..` and symlinks resolved) and against the
@@ -1024,6 +1049,10 @@ extension SystemConfig {
             "hook-failure = \(q(reporting.hookFailure.rawValue))", "reports-kept = \(reporting.reportsKept)",
         ]
         if let textfile = reporting.metricsTextfile { lines.append("metrics-textfile = \(q(textfile))") }
+        lines += [
+            "", "[network]", "low-speed-limit = \(network.lowSpeedLimit)",
+            "low-speed-time = \(q(network.lowSpeedTime.configText))",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -45,7 +45,7 @@ public final class DDIClient {
     public convenience init(
         server: String, tenant: String, controllerID: String, credential: Credential?, options: HTTPOptions
     ) throws {
-        guard server.hasPrefix("http://") || server.hasPrefix("https://") else {
+        guard HTTPByteSource.isHTTPURL(server) else {
             throw FleetError.invalidRequest("--server must be an http(s) URL, not \(server)")
         }
         guard !controllerID.isEmpty, !controllerID.contains("/"), !tenant.isEmpty, !tenant.contains("/") else {

@@ -279,7 +279,7 @@ struct ConfigSystemTOMLTests {
             ),
             (
                 [5: "colour = 1"],
-                "system.toml: line 5: unknown key 'colour'; known keys: compatible, data-directory, keyring, bootloader, security, slots, health, reporting"
+                "system.toml: line 5: unknown key 'colour'; known keys: compatible, data-directory, keyring, bootloader, security, slots, health, reporting, network"
             ),
             ([12: "[securty]"], "system.toml: line 12: unknown key 'securty' (did you mean 'security'?)"),
             ([4: "keyring = 42"], "system.toml: line 4: key 'keyring': expected a string, got an integer (42)"),
