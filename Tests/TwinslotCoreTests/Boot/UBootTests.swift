@@ -220,4 +220,18 @@ import Testing
         #expect(try printenv(cfg).contains("BOOT_ORDER=B"))
         #expect(try store.read()["bootcmd"] == "run twinslot")
     }
+
+    /// dist/u-boot/boot.cmd (what scripts/uboot-test.sh runs on the real U-Boot) is the boot
+    /// script block of docs/bootloaders.md, byte for byte.
+    @Test func shippedBootScriptIsTheDocumentedOne() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let docs = try String(contentsOf: root.appendingPathComponent("docs/bootloaders.md"), encoding: .utf8)
+        let shipped = try String(contentsOf: root.appendingPathComponent("dist/u-boot/boot.cmd"), encoding: .utf8)
+        let section = try #require(docs.range(of: "### Boot script (hush)"))
+        let rest = docs[section.upperBound...]
+        let open = try #require(rest.range(of: "```\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "\n```\n"))
+        #expect(String(rest[open.upperBound..<close.lowerBound]) + "\n" == shipped)
+    }
 }
