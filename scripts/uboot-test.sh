@@ -95,6 +95,7 @@ qemu_cmd=(qemu-system-aarch64 -M virt -cpu cortex-a57 -m 256 -accel tcg -display
 uboot_boot() {
   local log=$work/$1.log t0 predicted
   predicted=$(status next_boot 2>/dev/null)
+  cat /proc/sys/kernel/random/uuid >"$work/boot-id" # each power-on is a new boot
   t0=$(date +%s.%N)
   timeout 120 "${qemu_cmd[@]}" -serial "file:$log" </dev/null >"$work/$1.qemu" 2>&1 ||
     { cat "$work/$1.qemu" "$log" >&2; fatal "QEMU ($1) did not exit by itself within 120 s"; }
@@ -157,6 +158,7 @@ attempts = 3
 booted-slot = "cmdline"
 cmdline-path = "$work/cmdline"
 reboot-command = ["/bin/true"]
+boot-id-path = "$work/boot-id"
 
 [slots.rootfs]
 type = "raw"
@@ -228,9 +230,9 @@ for n in 3 4; do
   give_cmdline
   twinslot_boot
   check "twinslot boot confirmed B" eq "$actions" confirmed
-  # The lead fixes this on main ("a confirmed boot does not re-arm BOOT_<X>_LEFT until it
-  # reaches 0"): until that fix is merged, this is the expected failure.
-  check "[re-arm defect, fixed on main] BOOT_B_LEFT re-armed to 3 after good boot $((n - 2))" env_is BOOT_B_LEFT 3
+  # Fails without main's 62e9dea ("U-Boot re-arms a confirmed group"): before it, a confirmed
+  # boot did not re-arm BOOT_<X>_LEFT until it reached 0 (3 -> 2 -> 1 here).
+  check "[re-arm] BOOT_B_LEFT re-armed to 3 after good boot $((n - 2))" env_is BOOT_B_LEFT 3
 done
 
 # --- 4. A trial that never comes up: U-Boot falls back at 0; twinslot records the rollback ------
@@ -360,7 +362,7 @@ check "twinslot boot confirmed B and re-armed it: BOOT_B_LEFT=3" eval '[ "$actio
 cp "$flash" "$work/flash-before-cut.img"
 before_left=$(fwenv BOOT_B_LEFT)
 shown=""
-for cut in "cut3 Erasing.Flash 0" "cut4 Writing.to.Flash 0.02" "cut5 Writing.to.Flash 0.2"; do
+for cut in "save1 Erasing.Flash 0" "save2 Writing.to.Flash 0" "save3 Writing.to.Flash 0.01" "save4 Writing.to.Flash 0.3"; do
   set -- $cut
   cp "$work/flash-before-cut.img" "$flash"
   kill_at "$1" "$2" "$3"
