@@ -173,7 +173,23 @@ target = "$work/healthy"
 [reporting]
 hooks-directory = "$work/hooks.d"
 EOF
-grep -v '^#' "$root/scripts/uboot/factory.env" >"$work/factory.env"
+# flash_info[1] of this U-Boot, for the QEMU pflash workaround in factory.env (see there).
+"${qemu_cmd[@]}" -serial "file:$work/probe.log" -monitor "unix:$work/monitor.sock,server=on,wait=off" \
+  </dev/null >"$work/probe.qemu" 2>&1 &
+qemu_pid=$!
+for _ in $(seq 1 600); do grep -q "Loading Environment" "$work/probe.log" 2>/dev/null && break; sleep 0.05; done
+sleep 0.3
+fi_hex=$(python3 "$root/scripts/uboot/find-flash-info.py" "$work/monitor.sock" "$work/ram.bin") ||
+  fatal "could not find U-Boot's flash_info in RAM (scripts/uboot/find-flash-info.py)"
+kill -9 "$qemu_pid" 2>/dev/null
+wait "$qemu_pid" 2>/dev/null
+qemu_pid=""
+rm -f "$work/ram.bin"
+fi_at=$((16#$fi_hex))
+note "U-Boot's flash_info[1] is at 0x$fi_hex"
+grep -v '^#' "$root/scripts/uboot/factory.env" |
+  sed -e "s/@FI_START@/$(printf '0x%x' $((fi_at + 24)))/g" -e "s/@FI_COUNT@/$(printf '0x%x' $((fi_at + 8)))/g" \
+    -e "s/@FI_BUF@/$(printf '0x%x' $((fi_at + 2332)))/g" -e "s/@FI@/$(printf '0x%x' "$fi_at")/g" >"$work/factory.env"
 fw_setenv -c "$work/fw_env.config" -f "$work/factory.env" bootdelay 0 >"$work/fw_setenv.log" 2>&1 ||
   { cat "$work/fw_setenv.log" >&2; fatal "fw_setenv -f factory.env failed"; }
 check "fw_printenv reads the factory environment (BOOT_ORDER=A, BOOT_A_LEFT=3)" \
