@@ -9,7 +9,9 @@
 /// - `BOOT_X_TRIAL=1`: `.trial(attempted: BOOT_X_LEFT == 0)`;
 /// - otherwise `BOOT_X_LEFT > 0`: `.good`;
 /// - otherwise (committed, but started `attempts` times without a confirming `commit`):
-///   `.trial(attempted: true)`: U-Boot will not choose it until it is committed again.
+///   `.trial(attempted: true)`: the first loop of the boot script skips it; if no group has
+///   attempts left, the script's last resort boots the first such group of BOOT_ORDER again
+///   (`BootState.lastResort`, so `nextBoot` agrees with `UBootBootSelection`).
 ///
 /// Each call changes all its variables in one environment write (`UBootEnvironmentStore`),
 /// which is power-safe with the redundant layout.
@@ -49,7 +51,10 @@ public struct UBootBackend: BootBackend {
                 slots[letter] = left > 0 ? .good : .trial(attempted: true)
             }
         }
-        return BootState(order: listed + SlotLetter.allCases.filter { !listed.contains($0) }, slots: slots)
+        // The script's last resort (UBootBootSelection): the first listed group not on trial.
+        let lastResort = listed.first { env["BOOT_\($0.rawValue)_TRIAL"] != "1" }
+        return BootState(
+            order: listed + SlotLetter.allCases.filter { !listed.contains($0) }, slots: slots, lastResort: lastResort)
     }
 
     public func disable(_ group: SlotLetter) throws {

@@ -234,4 +234,26 @@ import Testing
         let close = try #require(rest[open.upperBound...].range(of: "\n```\n"))
         #expect(String(rest[open.upperBound..<close.lowerBound]) + "\n" == shipped)
     }
+
+    /// status's next boot is the boot script's choice, for every combination of the variables
+    /// (the last resort included: a committed group whose attempts were used up boots again).
+    @Test func nextBootIsTheScriptsChoice() {
+        for order in ["", "A", "B", "A B", "B A"] {
+            for aLeft in ["0", "1", "3"] {
+                for bLeft in ["0", "1", "3"] {
+                    for aTrial in ["0", "1"] {
+                        for bTrial in ["0", "1"] {
+                            let env = UBootEnvironment(variables: [
+                                "BOOT_ORDER": order, "BOOT_A_LEFT": aLeft, "BOOT_B_LEFT": bLeft,
+                                "BOOT_A_TRIAL": aTrial, "BOOT_B_TRIAL": bTrial,
+                            ])
+                            #expect(
+                                UBootBackend.state(of: env).nextBoot == UBootBootSelection.select(env).booted,
+                                "\(env.variables)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
