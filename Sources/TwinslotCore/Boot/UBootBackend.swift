@@ -123,9 +123,23 @@ public struct UBootBackend: BootBackend {
     /// The same, over `defaults` (the board's default environment: bootcmd, …) where the
     /// current environment lacks a variable. A blank flash has no valid copy, and an environment
     /// written without bootcmd would leave U-Boot nothing to run.
+    ///
+    /// With no valid copy (a blank flash, or a copy torn by a power cut inside U-Boot's own
+    /// `saveenv` of a single environment) and no `bootcmd` among `defaults`, it refuses: U-Boot
+    /// runs on its built-in default environment while no copy is valid, but stops at its prompt
+    /// on a valid one without `bootcmd` (checked on the real U-Boot, scripts/uboot-test.sh).
     public func provision(primary: SlotLetter, defaults: [String: String]) throws {
-        var env = try store.snapshot().environment ?? UBootEnvironment()
+        let current = try store.snapshot().environment
+        var env = current ?? UBootEnvironment()
         for (name, value) in defaults where env[name] == nil { env[name] = value }
+        if current == nil && env["bootcmd"] == nil {
+            let names = store.config.copies.map { "\($0.path)@\($0.offset)" }.joined(separator: ", ")
+            throw BootError.state(
+                "\(names): no U-Boot environment copy with a valid CRC, and none is written without the "
+                    + "board's variables: an environment without bootcmd would stop U-Boot at its prompt, where "
+                    + "now it runs its built-in default environment (provision it with `twinslot bootloader "
+                    + "init --defaults FILE`)")
+        }
         for (name, value) in Self.initialVariables(primary: primary, attempts: attempts) { env[name] = value }
         try store.write(env)
     }

@@ -256,4 +256,23 @@ import Testing
             }
         }
     }
+
+    /// No valid copy (blank, or torn inside a single saveenv): U-Boot runs its built-in default
+    /// environment; a written one without bootcmd would stop it at its prompt, so provisioning
+    /// refuses unless the board's defaults bring a bootcmd.
+    @Test func provisioningABlankEnvironmentNeedsABootcmd() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (cfg, config) = try setUp(dir, redundant: false)
+        let backend = try UBootBackend(config: config, storage: storage, attempts: 3)
+        let error = #expect(throws: BootError.self) { try backend.provision(primary: .a) }
+        #expect("\(error.map { $0 } as Any)".contains("bootcmd"))
+        #expect(try backend.store.snapshot().activeIndex == nil)
+        try backend.provision(primary: .b, defaults: ["bootcmd": "run twinslot", "bootdelay": "0"])
+        #expect(try printenv(cfg).contains("bootcmd=run twinslot"))
+        #expect(try backend.read().primary == .b)
+        // Over a valid environment, whatever it holds, provisioning keeps its variables.
+        try backend.provision(primary: .a)
+        #expect(try printenv(cfg).contains("bootcmd=run twinslot"))
+    }
 }
