@@ -391,6 +391,19 @@ for cut in "save1 Erasing.Flash 0" "save2 Writing.to.Flash 0" "save3 Writing.to.
     check "U-Boot falls back to its built-in default environment" console_has boot-torn "bad CRC, using default environment"
     check "its distro boot runs boot.scr, which finds no slot group (BOOT_ORDER is gone)" \
       console_has boot-torn "no bootable slot group"
+    # On a board whose default environment has the scheme (docs), U-Boot boots a group and
+    # twinslot boot runs: it must not write an environment without bootcmd, on which U-Boot
+    # would stop at its prompt rather than run its default environment.
+    cmdline=" twinslot.slot=B"
+    give_cmdline
+    cat /proc/sys/kernel/random/uuid >"$work/boot-id"
+    ts boot >"$work/boot-torn.out" 2>&1
+    note "twinslot boot on the torn environment: exit $? ($(tail -1 "$work/boot-torn.out" | head -c 160))"
+    check "twinslot boot wrote no environment without bootcmd" \
+      eval '! fw_printenv -c "$work/fw_env.config" BOOT_ORDER >/dev/null 2>&1 || [ -n "$(fwenv bootcmd)" ]'
+    kill_at boot-after-repair "no bootable slot group|^=> |TWINSLOT_BOOT="
+    boots=$((boots + 1))
+    check "U-Boot still runs a boot command afterwards (no bare prompt)" console_has boot-after-repair "Executing script"
   fi
 done
 cp "$work/flash-before-cut.img" "$flash"
