@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # twinslot against the real U-Boot: Debian's u-boot-qemu (qemu_arm64) under qemu-system-aarch64
 # (TCG) runs dist/u-boot/boot.cmd against an environment in its pflash that twinslot (the host
-# build, real CLI) and fw_setenv wrote; twinslot and fw_printenv read back what U-Boot saved.
+# build, real CLI: `bootloader init`, `install`, `boot`) wrote; twinslot and fw_printenv read back
+# what U-Boot saved.
 #
 # Stories, each asserted from U-Boot's console and from the flash afterwards (twinslot status
 # and fw_printenv): factory boot and adoption; install -> trial -> U-Boot boots it and
@@ -39,7 +40,7 @@ check() {
 }
 eq() { [ "$1" = "$2" ] || { note "  expected '$2', got '$1'"; return 1; }; }
 
-for tool in qemu-system-aarch64 mkimage mcopy mkfs.vfat sfdisk fw_printenv fw_setenv python3 openssl; do
+for tool in qemu-system-aarch64 mkimage mcopy mkfs.vfat sfdisk fw_printenv python3 openssl bc; do
   command -v "$tool" >/dev/null 2>&1 || fatal "$tool is not installed (bash scripts/setup.sh)"
 done
 firmware=/usr/lib/u-boot/qemu_arm64/u-boot.bin
@@ -139,7 +140,7 @@ env_is() { # NAME VALUE: fw_printenv reads VALUE
 }
 
 # --- The device: twinslot on the host, raw slots in files, the environment in the flash image ---
-step "factory: PKI, slots, system.toml, the board's environment written by fw_setenv"
+step "factory: PKI, slots, system.toml, the board's environment written by twinslot bootloader init"
 bash "$root/scripts/make-test-pki.sh" "$work/pki" >/dev/null 2>&1 || fatal "make-test-pki.sh failed"
 mkdir -p "$work/slots" "$work/data" "$work/hooks.d"
 (yes "twinslot factory rootfs" || true) | head -c 1M >"$work/slots/rootfs-a.img"
@@ -189,8 +190,11 @@ note "U-Boot's flash_info[1] is at 0x$fi_hex"
 grep -v '^#' "$root/scripts/uboot/factory.env" |
   sed -e "s/@FI_START@/$(printf '0x%x' $((fi_at + 24)))/g" -e "s/@FI_COUNT@/$(printf '0x%x' $((fi_at + 8)))/g" \
     -e "s/@FI_BUF@/$(printf '0x%x' $((fi_at + 2332)))/g" -e "s/@FI@/$(printf '0x%x' "$fi_at")/g" >"$work/factory.env"
-fw_setenv -c "$work/fw_env.config" -f "$work/factory.env" bootdelay 0 >"$work/fw_setenv.log" 2>&1 ||
-  { cat "$work/fw_setenv.log" >&2; fatal "fw_setenv -f factory.env failed"; }
+ts bootloader init --defaults "$work/factory.env" >"$work/init.log" 2>&1 ||
+  { cat "$work/init.log" >&2; fatal "twinslot bootloader init --defaults factory.env failed"; }
+note "$(head -1 "$work/init.log")"
+check "fw_printenv reads the board's variables twinslot wrote (bootcmd, boot_A, qemu_pflash_fix)" \
+  eval '[ "$(fwenv bootcmd)" = "$(sed -n "s/^bootcmd=//p" "$work/factory.env")" ] && [ -n "$(fwenv boot_A)" ] && [ -n "$(fwenv qemu_pflash_fix)" ]'
 check "fw_printenv reads the factory environment (BOOT_ORDER=A, BOOT_A_LEFT=3)" \
   eval 'env_is BOOT_ORDER A && env_is BOOT_A_LEFT 3'
 
@@ -208,7 +212,7 @@ install() {
 # --- 1. Factory environment: U-Boot boots A; twinslot adopts A and re-arms ----------------------
 step "1. factory environment: U-Boot boots A, twinslot adopts it and re-arms BOOT_A_LEFT"
 uboot_boot boot1
-check "U-Boot accepted the fw_setenv environment (no bad CRC)" eval '! console_has boot1 "bad CRC"'
+check "U-Boot accepted the environment twinslot wrote (no bad CRC)" eval '! console_has boot1 "bad CRC"'
 check "the flash workaround ran" console_has boot1 "TWINSLOT_PFLASH_FIX=applied"
 check "U-Boot booted A with BOOT_A_LEFT decremented to 2" console_has boot1 "^TWINSLOT_BOOT=A BOOT_ORDER=A BOOT_A_LEFT=2 "
 check "U-Boot's saveenv succeeded" saved_ok boot1
