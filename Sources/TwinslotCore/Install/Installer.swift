@@ -133,6 +133,11 @@ public struct Installer {
                 || (!device.config.security.allowSameVersion && manifest.securityVersion == installed && installed > 0)
             if refused { throw InstallError.downgrade(bundle: manifest.securityVersion, installed: installed) }
         }
+        if !device.config.security.allowOlderVersion, let running = journal.state.group(booted).version,
+            VersionOrder.isOlder(manifest.version, than: running)
+        {
+            throw InstallError.olderVersion(bundle: manifest.version, running: running)
+        }
 
         func outcome(_ kind: InstallOutcome.Kind, _ steps: [InstallOutcome.Step], flip: Double? = nil) -> InstallOutcome
         {

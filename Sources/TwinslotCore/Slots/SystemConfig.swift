@@ -148,10 +148,15 @@ public struct SecurityPolicy: Sendable, Equatable {
     public var antiRollback: Bool
     /// Allow installing a bundle with the same security version as the committed one.
     public var allowSameVersion: Bool
+    /// Allow a bundle whose version (VersionOrder) is older than the running group's. The
+    /// security version is the floor a vendor raises for fixes; this rule is for operators who
+    /// want no step back at all, as SWUpdate's `-N` and RAUC's `min-bundle-version` offer.
+    public var allowOlderVersion: Bool
 
-    public init(antiRollback: Bool = true, allowSameVersion: Bool = true) {
+    public init(antiRollback: Bool = true, allowSameVersion: Bool = true, allowOlderVersion: Bool = true) {
         self.antiRollback = antiRollback
         self.allowSameVersion = allowSameVersion
+        self.allowOlderVersion = allowOlderVersion
     }
 }
 
@@ -568,7 +573,7 @@ private struct ConfigDecoder {
             "backend", "grubenv", "uboot-env", "attempts", "script", "booted-slot", "cmdline-path", "reboot-command",
             "boot-id-path",
         ]
-        static let security = ["anti-rollback", "allow-same-version"]
+        static let security = ["anti-rollback", "allow-same-version", "allow-older-version"]
         static let slot = ["type", "a", "b", "current"]
         static let health = ["deadline-boots", "deadline", "check"]
         static let check = ["name", "kind", "target", "command", "timeout", "required", "retries", "retry-delay"]
@@ -590,6 +595,7 @@ private struct ConfigDecoder {
             var securityReader = TableReader(table, line: value.line, keyPrefix: "security.", sourcePath: sourcePath)
             security.antiRollback = try securityReader.bool("anti-rollback") ?? true
             security.allowSameVersion = try securityReader.bool("allow-same-version") ?? true
+            security.allowOlderVersion = try securityReader.bool("allow-older-version") ?? true
             try securityReader.rejectUnknown(known: Keys.security)
         }
 
@@ -619,10 +625,50 @@ private struct ConfigDecoder {
         }
 
         try reader.rejectUnknown(known: Keys.root)
+        try checkSlotPaths(
+            root, slotClasses, bootloader: bootloader, dataDirectory: dataDirectory, keyring: keyring)
         return SystemConfig(
             compatible: compatible, dataDirectory: dataDirectory, keyring: keyring, bootloader: bootloader,
             security: security, slotClasses: slotClasses, health: health, reporting: reporting,
             sourcePath: sourcePath)
+    }
+
+    /// Slot paths against each other (canonical: `..` and symlinks resolved) and against the
+    /// files twinslot relies on (SlotPathRules).
+    func checkSlotPaths(
+        _ root: TOMLTable, _ classes: [SlotClassConfig], bootloader: BootloaderConfig, dataDirectory: String,
+        keyring: String
+    ) throws {
+        let slotsTable = root["slots"]?.tableValue
+        var slots: [SlotPathRules.Named] = []
+        for slot in classes {
+            let table = slotsTable?[slot.name]?.tableValue
+            for (key, path) in [("a", slot.a), ("b", slot.b), ("current", slot.current)] {
+                guard let path else { continue }
+                slots.append(
+                    .init(
+                        owner: "slot '\(slot.name)' key '\(key)'", path: path, line: table?[key]?.line,
+                        followLast: key != "current"))
+            }
+        }
+        var reserved: [SlotPathRules.Named] = [
+            .init(owner: "data-directory", path: dataDirectory, line: root["data-directory"]?.line),
+            .init(owner: "keyring", path: keyring, line: root["keyring"]?.line),
+        ]
+        switch bootloader.backend {
+        case .grub(let grubenv), .sim(let grubenv): reserved.append(.init(owner: "bootloader.grubenv", path: grubenv))
+        case .uboot(let environments, _):
+            reserved += environments.map { .init(owner: "bootloader.uboot-env", path: $0.path) }
+        case .script: break
+        }
+        if let sourcePath { reserved.append(.init(owner: "the configuration file", path: sourcePath)) }
+        let onDevice = reserved.filter { $0.owner == "data-directory" || $0.owner == "bootloader.grubenv" }
+        if let (slot, message) = SlotPathRules.firstConflict(slots: slots, reserved: reserved)
+            ?? SlotPathRules.firstDeviceConflict(
+                slots: slots.filter { !$0.owner.hasSuffix("'current'") }, reserved: onDevice)
+        {
+            throw ConfigError(sourcePath: sourcePath, line: slot.line, message: "\(slot.owner): \(message)")
+        }
     }
 
     // MARK: Bootloader
@@ -752,7 +798,6 @@ private struct ConfigDecoder {
         }
         var classes: [SlotClassConfig] = []
         // Every slot path, with who uses it, to reject a path used twice.
-        var pathOwners: [String: (owner: String, line: Int)] = [:]
         for entry in slotsTable.entries {
             let name = entry.key
             guard Self.isValidClassName(name) else {
@@ -785,18 +830,6 @@ private struct ConfigDecoder {
             }
             try slot.rejectUnknown(known: Keys.slot)
 
-            for key in ["a", "b", "current"] {
-                guard let value = table[key], let path = value.stringValue else { continue }
-                let normalized = Self.normalize(path)
-                let owner = "slot '\(name)' key '\(key)'"
-                if let previous = pathOwners[normalized] {
-                    throw slot.error(
-                        key, value,
-                        "path \(TOMLValue.quoted(path)) is already used by \(previous.owner) (line \(previous.line)); every slot path must be distinct"
-                    )
-                }
-                pathOwners[normalized] = (owner, value.line)
-            }
             classes.append(SlotClassConfig(name: name, type: type, a: a, b: b, current: current))
         }
         return classes
@@ -807,13 +840,6 @@ private struct ConfigDecoder {
         return name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
         }
-    }
-
-    /// Drops trailing slashes and "." components and collapses "//", so that "/data/a/" and
-    /// "/data//a" count as the same path as "/data/a".
-    static func normalize(_ path: String) -> String {
-        let components = path.split(separator: "/").filter { $0 != "." }
-        return "/" + components.joined(separator: "/")
     }
 
     // MARK: Health
@@ -963,6 +989,7 @@ extension SystemConfig {
             "[security]",
             "anti-rollback = \(security.antiRollback)",
             "allow-same-version = \(security.allowSameVersion)",
+            "allow-older-version = \(security.allowOlderVersion)",
         ]
         for slot in slotClasses {
             lines += [

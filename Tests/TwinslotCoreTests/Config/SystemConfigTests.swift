@@ -183,6 +183,21 @@ struct ConfigSystemTOMLTests {
         #expect(config.sourcePath == nil)
     }
 
+    @Test func theNoOlderVersionRule() throws {
+        let text = exampleConfig.replacingOccurrences(
+            of: "allow-same-version = true", with: "allow-same-version = true\nallow-older-version = false")
+        let config = try SystemConfig.parse(text: text)
+        #expect(config.security == SecurityPolicy(antiRollback: true, allowSameVersion: true, allowOlderVersion: false))
+        #expect(try SystemConfig.parse(text: exampleConfig).security.allowOlderVersion)
+        // It survives rendering (sim init writes the configuration this way).
+        #expect(try SystemConfig.parse(text: config.renderTOML()).security.allowOlderVersion == false)
+        #expect(throws: ConfigError.self) {
+            try SystemConfig.parse(
+                text: exampleConfig.replacingOccurrences(
+                    of: "allow-same-version = true", with: "allow-same-version = true\nallow-older-version = 1"))
+        }
+    }
+
     @Test func ubootDevice() throws {
         let config = try SystemConfig.parse(text: ubootConfig)
         #expect(

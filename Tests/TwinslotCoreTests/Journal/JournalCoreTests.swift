@@ -185,6 +185,19 @@ import Testing
         #expect(again.state.counters.installs == 2)
     }
 
+    @Test func theFirstBootAdoptionIsNotACommit() {
+        var state = DeviceState()
+        state.apply(JournalEntry(sequence: 1, time: Date(timeIntervalSince1970: 1), record: .committed(.a)))
+        #expect(state.primary == .a)
+        #expect(state.counters.commits == 0, "adopting the factory group installed nothing")
+        for (index, record) in story(.b).enumerated() {
+            state.apply(
+                JournalEntry(
+                    sequence: UInt64(index + 2), time: Date(timeIntervalSince1970: Double(index + 2)), record: record))
+        }
+        #expect(state.counters.commits == 1)
+    }
+
     @Test func rollbackFailureAndTheAntiRollbackFloor() throws {
         var state = DeviceState()
         var sequence: UInt64 = 0
