@@ -8,6 +8,8 @@ packages=(
   libarchive-dev libssl-dev libzstd-dev libcurl4-openssl-dev pkg-config
   # tests and demo: the real tools users have
   openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
+  # scripts/uboot-test.sh: the real U-Boot (qemu_arm64) under QEMU, mkimage, a FAT disk without loop mounts
+  qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools fdisk
 )
 
 missing=()

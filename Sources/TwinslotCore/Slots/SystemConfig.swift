@@ -717,7 +717,8 @@ private struct ConfigDecoder {
             try reader.forbid("grubenv", "applies only to backends \"grub\" and \"sim\", not \"uboot\"")
             try reader.forbid("script", onlyFor("script"))
             let environments = try decodeUBootEnv(&reader)
-            let attempts = try reader.integer("attempts", in: 1...255) ?? BootloaderConfig.defaultAttempts
+            // 1...9: the boot script's `setexpr` counts in hexadecimal (UBootBackend).
+            let attempts = try reader.integer("attempts", in: 1...9) ?? BootloaderConfig.defaultAttempts
             backend = .uboot(environments: environments, attempts: attempts)
         case "script":
             try reader.forbid("grubenv", "applies only to backends \"grub\" and \"sim\", not \"script\"")

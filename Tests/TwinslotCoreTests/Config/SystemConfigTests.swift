@@ -450,7 +450,12 @@ struct ConfigSystemTOMLTests {
         (#"uboot-env = 7"#, "key 'bootloader.uboot-env': expected an array of one or two strings, got an integer (7)"),
         (
             #"uboot-env = ["/a 0 0x4000"]"# + "\nattempts = 0",
-            "key 'bootloader.attempts': expected an integer from 1 to 255, got 0"
+            "key 'bootloader.attempts': expected an integer from 1 to 9, got 0"
+        ),
+        (
+            // The boot script's setexpr counts in hexadecimal: 10 would be decremented to "f".
+            #"uboot-env = ["/a 0 0x4000"]"# + "\nattempts = 10",
+            "key 'bootloader.attempts': expected an integer from 1 to 9, got 10"
         ),
         (
             #"uboot-env = ["/a 0 0x4000"]"# + "\ngrubenv = \"/x\"",
