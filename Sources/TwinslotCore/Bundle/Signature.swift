@@ -18,8 +18,8 @@ public struct Keyring: Sendable {
     public let revocationLists: [[UInt8]]
     public let source: String
     /// When certificates and CRLs are checked: the device clock floored at the running image's
-    /// build time, unless a test moves it.
-    public var time: TrustTime = .device
+    /// build time or the newest CRL's last update, whichever is later, unless a test moves it.
+    public var time: TrustTime
 
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -34,6 +34,14 @@ public struct Keyring: Sendable {
         guard !certificates.isEmpty else {
             throw SignatureError.keyring(path: source, problem: "holds no PEM certificate")
         }
+        // A CRL's last update is a time its CA signed as past: the present is at least that, so
+        // a clock behind it never finds the keyring's own CRLs "not valid yet".
+        let issued = try revocationLists.compactMap { der -> Date? in
+            let crl = try OpenSSL.revocationList(der: der, source: source)
+            defer { X509_CRL_free(crl) }
+            return OpenSSL.date(X509_CRL_get0_lastUpdate(crl))
+        }
+        time = TrustTime(floor: max(TrustTime.imageBuildTime(), issued.max() ?? .distantPast))
     }
 
     /// A new store of the trust anchors and CRLs; the caller frees it.
@@ -321,10 +329,11 @@ enum OpenSSL {
         return String(cString: hex)
     }
 
-    static func notAfter(_ cert: OpaquePointer) -> String {
+    static func notAfter(_ cert: OpaquePointer) -> String { date(X509_get0_notAfter(cert)).map(iso8601) ?? "?" }
+
+    static func date(_ asn1: UnsafePointer<ASN1_TIME>?) -> Date? {
         var time = tm()
-        guard let asn1 = X509_get0_notAfter(cert), ASN1_TIME_to_tm(asn1, &time) == 1 else { return "?" }
-        let date = Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
-        return iso8601(date)
+        guard let asn1, ASN1_TIME_to_tm(asn1, &time) == 1 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
     }
 }

@@ -137,7 +137,8 @@ public enum SignatureVerifier {
         case X509_V_ERR_CRL_HAS_EXPIRED, X509_V_ERR_CRL_NOT_YET_VALID:
             let issuer = current.map { OpenSSL.name(X509_get_issuer_name($0)) } ?? "?"
             throw SignatureError.revocationUnknown(
-                subject: failing, reason: "the CRL of its issuer '\(issuer)' \(reason) at \(checkedAt)")
+                subject: failing,
+                reason: "the keyring's CRL from its issuer '\(issuer)' is unusable: \(reason) at \(checkedAt)")
         default:
             throw SignatureError.invalidChain(subject: failing, reason: reason)
         }

@@ -84,6 +84,27 @@ import Testing
         #expect(reason.contains("expired"), "\(reason)")
     }
 
+    /// A CRL issued after the image was built (a keyring updated in the field) is not "not valid
+    /// yet" on a board whose clock is behind: its last update raises the floor.
+    @Test func theKeyringsNewestCRLRaisesTheFloor() throws {
+        var ring = try Fixtures.keyring("crl-keyring")
+        #expect(ring.time.floor > TrustTime.releaseTime)
+        #expect(ring.time.floor <= Date())
+        #expect(ring.time.clock == nil)
+        let signature = try Fixtures.signer().sign(manifest)
+        ring.time.clock = Self.epoch
+        _ = try SignatureVerifier.verify(signature: signature, content: manifest, keyring: ring)
+        ring.time.floor = TrustTime.releaseTime
+        let error = #expect(throws: SignatureError.self) {
+            try SignatureVerifier.verify(signature: signature, content: manifest, keyring: ring)
+        }
+        guard case .revocationUnknown(_, let reason) = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("not yet valid"), "\(reason)")
+    }
+
     @Test func imageBuildTimeIsTheNewestOfTheReleaseAndTheClockEpochFile() throws {
         let directory = Fixtures.temporaryDirectory("clock-epoch")
         let stamp = directory + "/clock-epoch"
