@@ -135,3 +135,56 @@ import Testing
         }
     }
 }
+
+/// The raw header walk itself: what libarchive would read as a plain regular file.
+@Suite struct TarHeaderCheckTests {
+    func header(type: UInt8, size: Int, name: String = "m") -> [UInt8] {
+        var block = TarBuilder.header(.init(name: name, data: [UInt8](repeating: 0, count: size)))
+        block[156] = type
+        return block
+    }
+
+    func problem(_ bytes: [UInt8]) -> String? {
+        do {
+            try TarHeaderCheck.check(headerAt: 0, entry: "m") { offset, count in
+                Int(offset) + count <= bytes.count ? Array(bytes[Int(offset)..<(Int(offset) + count)]) : nil
+            }
+            return nil
+        } catch {
+            return (error as? TarFormatViolation)?.reason
+        }
+    }
+
+    func pax(_ record: String) -> [UInt8] {
+        let data = Array(record.utf8)
+        return header(type: UInt8(ascii: "x"), size: data.count) + data
+            + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
+    }
+
+    @Test func paxSparseRecordsAreRefused() {
+        let bytes = pax("22 GNU.sparse.major=1\n") + header(type: UInt8(ascii: "0"), size: 0)
+        #expect(problem(bytes)?.contains("pax GNU.sparse records") == true)
+    }
+
+    @Test func aPaxLongNameBeforeARegularFileIsFine() {
+        let bytes = pax("30 path=a/very/long/name/here\n") + header(type: UInt8(ascii: "0"), size: 0)
+        #expect(problem(bytes) == nil)
+    }
+
+    @Test func typesOutsideZeroToSixAreRefused() {
+        for type in Array("7SVMDAZ".utf8) + [0x01] {
+            #expect(problem(header(type: type, size: 0)) != nil, "type \(type)")
+        }
+        for type in Array("0123456".utf8) + [0] {
+            #expect(problem(header(type: type, size: 0)) == nil, "type \(type)")
+        }
+    }
+
+    @Test func numericFields() {
+        #expect(TarHeaderCheck.octalOrBase256(ArraySlice(Array("00000001750\0".utf8))) == 0o1750)
+        #expect(TarHeaderCheck.octalOrBase256(ArraySlice(Array("  1750 \0\0\0\0\0".utf8))) == 0o1750)
+        let base256: [UInt8] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0]
+        #expect(TarHeaderCheck.octalOrBase256(ArraySlice(base256)) == 0x20000)
+        #expect(TarHeaderCheck.octalOrBase256(ArraySlice(Array("0000000019\0\0".utf8))) == nil)
+    }
+}
