@@ -226,7 +226,7 @@ public struct Installer {
                 case .directory:
                     let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
-                    try writer.finish(size: digest.size)
+                    try writer.finish(size: digest.size, sha256: digest.sha256, member: image.member)
                     try writer.verifyReadBack()
                 }
                 lastReadBack = Date()
