@@ -12,7 +12,7 @@ import Testing
     @Test func kernelFilesOfSizeZeroAreReadWhole() throws {
         let bootID = try #require(try storage.readFile(FilePath("/proc/sys/kernel/random/boot_id")))
         #expect(String(decoding: bootID, as: UTF8.self).trimmingWhitespace().count == 36)
-        let mounts = try #require(MountTable.readSequentially("/proc/self/mountinfo"))
+        let mounts = try #require(ProcFile.read("/proc/self/mountinfo"))
         #expect(String(decoding: mounts, as: UTF8.self).contains(" / / "))
     }
 

@@ -12,7 +12,7 @@ enum MountTable {
         // Only a real block device can be mounted; the crash harness's storage has none.
         guard storage is PosixStorage else { return nil }
         var info = stat()
-        guard stat(path.string, &info) == 0, let bytes = readSequentially("/proc/self/mountinfo") else { return nil }
+        guard stat(path.string, &info) == 0, let bytes = ProcFile.read("/proc/self/mountinfo") else { return nil }
         // glibc's gnu_dev_major/gnu_dev_minor, which Swift does not import as macros.
         let device = UInt64(info.st_rdev)
         let major = ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)
@@ -24,19 +24,5 @@ enum MountTable {
             if fields.count > 4, fields[2] == wanted { return String(fields[4]) }
         }
         return nil
-    }
-
-    /// A kernel seq_file (mountinfo is longer than a page) is read front to back with plain
-    /// read(2): it refuses to seek, so the storage's positioned reads cannot read it.
-    static func readSequentially(_ path: String) -> [UInt8]? {
-        guard let fd = try? FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) else { return nil }
-        defer { try? fd.close() }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        while true {
-            guard let count = try? chunk.withUnsafeMutableBytes({ try fd.read(into: $0) }) else { return nil }
-            if count == 0 { return bytes }
-            bytes += chunk[..<count]
-        }
     }
 }

@@ -1,3 +1,5 @@
+import TwinslotCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -20,7 +22,7 @@ enum LoadTimePages {
     /// The files mapped into this process now, as /proc/self/maps names them.
     static func mappedFiles() -> Set<String> {
         var files = Set<String>()
-        for line in lines(of: "/proc/self/maps") {
+        for line in ProcFile.lines("/proc/self/maps") {
             if let path = path(in: line) { files.insert(path) }
         }
         return files
@@ -34,7 +36,7 @@ enum LoadTimePages {
             guard let range, candidate, anonymous == 0 else { return }
             _ = madvise(UnsafeMutableRawPointer(bitPattern: range.start), Int(range.end - range.start), MADV_DONTNEED)
         }
-        for line in lines(of: "/proc/self/smaps") {
+        for line in ProcFile.lines("/proc/self/smaps") {
             let fields = line.split(separator: " ")
             if let first = fields.first, first.contains("-"), !first.hasSuffix(":"), fields.count >= 5 {
                 let bounds = first.split(separator: "-")
@@ -60,21 +62,5 @@ enum LoadTimePages {
             rest = rest.drop { $0 != " " }.drop { $0 == " " }
         }
         return rest.hasPrefix("/") ? String(rest) : nil
-    }
-
-    /// The lines of a small text file of /proc, read whole.
-    private static func lines(of path: String) -> [Substring] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes.append(contentsOf: chunk[..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n")
     }
 }
