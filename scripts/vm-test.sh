@@ -55,13 +55,17 @@ trap cleanup EXIT
 phase "Root filesystem images (mke2fs -d, no loop mounts) and signed bundles"
 bash scripts/make-test-pki.sh "$work/pki" >/dev/null
 root="$work/root"
+rm -rf "$root"
 cp -a "$image/rootfs" "$root"
 install -m 0755 "$bin" "$root/usr/bin/twinslot"
 install -d "$root/etc/twinslot" "$root/etc/twinslot/hooks.d" "$root/boot/efi" "$root/data" \
-  "$root/srv/www" "$root/usr/local/sbin"
+  "$root/srv/www" "$root/usr/local/sbin" "$root/mnt/bundles" "$root/mnt/ctl"
 install -m 0644 "$work/pki/keyring.pem" "$root/etc/twinslot/keyring.pem"
 SLOT_A=${VM_SLOT_A:-/dev/vda2}
 SLOT_B=${VM_SLOT_B:-/dev/vda3}
+# twinslot cannot read /proc/cmdline itself yet (it seeks to the end for the size; procfs says
+# EINVAL): a guest unit copies it to /run first. VM_CMDLINE=/proc/cmdline tests the real thing.
+CMDLINE_PATH=${VM_CMDLINE:-/run/twinslot-cmdline}
 cat > "$root/etc/twinslot/system.toml" <<EOF
 # The VM rig's device: GRUB EFI, grubenv on the ESP, root filesystem A/B on /dev/vda2, /dev/vda3.
 compatible = "twinslot-vm"
@@ -72,6 +76,7 @@ keyring = "/etc/twinslot/keyring.pem"
 backend = "grub"
 grubenv = "/boot/efi/grub/grubenv"
 booted-slot = "cmdline"
+cmdline-path = "$CMDLINE_PATH"
 reboot-command = ["systemctl", "reboot"]
 
 [slots.rootfs]
@@ -122,17 +127,18 @@ mkdir -p "$root/etc/systemd/system/vmtest.service.d"
 for f in vmtest-step vmtest-check vmtest-mark; do
   install -m 0755 "scripts/vm/guest/$f" "$root/usr/local/sbin/$f"
 done
-install -m 0644 scripts/vm/guest/vmtest.service scripts/vm/guest/vmtest-web.service "$root/etc/systemd/system/"
+install -m 0644 scripts/vm/guest/vmtest.service scripts/vm/guest/vmtest-web.service \
+  scripts/vm/guest/vmtest-cmdline.service "$root/etc/systemd/system/"
 enable=()
 for unit in dist/systemd/*; do
   name=$(basename "$unit")
   [ "$name" = twinslot-agent.service ] && continue
   grep -q '^\[Install\]' "$unit" && enable+=("$name")
 done
-systemctl --root="$root" enable "${enable[@]}" vmtest.service vmtest-web.service >/dev/null 2>&1
+systemctl --root="$root" enable "${enable[@]}" vmtest.service vmtest-web.service vmtest-cmdline.service >/dev/null 2>&1
 echo "   units: $(ls dist/systemd | tr '\n' ' ')(enabled: ${enable[*]})"
 
-ROOT_MIB=${VM_ROOT_MIB:-200}
+ROOT_MIB=${VM_ROOT_MIB:-256}
 make_rootfs() { # make_rootfs VERSION KIND OUT: KIND good | panic (init exits) | unhealthy (web service fails)
   local version=$1 kind=$2 out=$3
   echo "$version" > "$root/etc/twinslot-version"
@@ -143,7 +149,7 @@ make_rootfs() { # make_rootfs VERSION KIND OUT: KIND good | panic (init exits) |
     unhealthy) sed -i 's|^ExecStart=.*|ExecStart=/bin/false|' "$root/etc/systemd/system/vmtest-web.service" ;;
   esac
   rm -f "$out"
-  mke2fs -q -t ext4 -L rootfs -U random -d "$root" "$out" "${ROOT_MIB}M"
+  mke2fs -q -t ext4 -L rootfs -U random -d "$root" "$out" "${ROOT_MIB}M" >/dev/null
   rm -f "$root/usr/sbin/init"; cp -a "$work/init.saved" "$root/usr/sbin/init"
   cp "$work/web.saved" "$root/etc/systemd/system/vmtest-web.service"
 }
@@ -152,16 +158,17 @@ mkdir -p "$work/bundles"
 versions=(1.0.0 2.0.0 3.0.0 4.0.0 5.0.0 6.0.0 7.0.0)
 declare -A kind=([3.0.0]=panic [4.0.0]=unhealthy)
 for v in "${versions[@]}"; do
-  make_rootfs "$v" "${kind[$v]:-good}" "$work/rootfs-$v.img"
+  # VM_REUSE=1 (with VM_WORK and KEEP=1): reuse the images and bundles of an earlier run.
+  [ -n "${VM_REUSE:-}" ] && [ -f "$work/bundles.img" ] || make_rootfs "$v" "${kind[$v]:-good}" "$work/rootfs-$v.img"
   hash_version[$(sha256sum < "$work/rootfs-$v.img" | cut -c1-64)]=$v
   [ "$v" = 1.0.0 ] && continue
+  [ -n "${VM_REUSE:-}" ] && [ -f "$work/bundles.img" ] && continue
   "$bin" bundle create --out "$work/bundles/v$v.tsb" --compatible twinslot-vm --version "$v" \
     --security-version 1 --image rootfs="$work/rootfs-$v.img" --compression-level 3 \
     --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
 done
 ls -s --block-size=M "$work/bundles" | tail -n +2 | tr '\n' ' '; echo
-rm -f "$work/bundles.img"
-mke2fs -q -t ext4 -L bundles -d "$work/bundles" "$work/bundles.img" "$(( $(du -sm "$work/bundles" | cut -f1) + 64 ))M"
+[ -n "${VM_REUSE:-}" ] && [ -f "$work/bundles.img" ] || mke2fs -q -F -t ext4 -L bundles -d "$work/bundles" "$work/bundles.img" "$(( $(du -sm "$work/bundles" | cut -f1) + 64 ))M" >/dev/null
 phase_done images
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +178,7 @@ phase "GPT disk: ESP (GRUB EFI + grubenv), rootfs-a, rootfs-b (kernel inside eac
 if [ -f dist/grub/grub.cfg ]; then
   sed -n '/^menuentry/q;p' dist/grub/grub.cfg > "$work/selection.cfg"
 else
-  awk '/^### grub.cfg/{f=1} f&&/^```$/{if(in){exit}; in=1; next} in&&/^menuentry/{exit} in{print}' \
+  awk '/^### grub.cfg/{f=1} f&&/^```$/{if(inb){exit}; inb=1; next} inb&&/^menuentry/{exit} inb{print}' \
     docs/bootloaders.md > "$work/selection.cfg"
 fi
 grep -q save_env "$work/selection.cfg" || { echo "vm-test: no GRUB selection found" >&2; exit 1; }
@@ -189,14 +196,17 @@ mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT ::/grub
 mcopy -i "$work/esp.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$work/esp.img" "$work/grubenv" ::/grub/grubenv
 rm -f "$work/data.img"
-mke2fs -q -t ext4 -L data "$work/data.img" "${DATA_MIB}M"
+# The data directory exists on the data partition from the start: twinslot does not create it
+# ("cannot open the lock /data/twinslot/lock: No such file or directory"; see the report).
+mkdir -p "$work/data/twinslot"
+mke2fs -q -t ext4 -L data -d "$work/data" "$work/data.img" "${DATA_MIB}M" >/dev/null
 disk="$work/disk.img"
 rm -f "$disk"
 truncate -s $((1 + ESP_MIB + 2 * PART_MIB + DATA_MIB + 1))M "$disk"
-sgdisk -q -n 1:1M:+${ESP_MIB}M -t 1:ef00 -c 1:esp \
+sgdisk -n 1:1M:+${ESP_MIB}M -t 1:ef00 -c 1:esp \
   -n 2:0:+${PART_MIB}M -t 2:8304 -c 2:rootfs-a \
   -n 3:0:+${PART_MIB}M -t 3:8304 -c 3:rootfs-b \
-  -n 4:0:+${DATA_MIB}M -t 4:8300 -c 4:data "$disk"
+  -n 4:0:+${DATA_MIB}M -t 4:8300 -c 4:data "$disk" >/dev/null
 part_start() { sgdisk -i "$1" "$disk" | sed -n 's/^First sector: \([0-9]*\).*/\1/p'; }
 ESP_OFF=$(( $(part_start 1) * 512 ))
 A_OFF=$(( $(part_start 2) * 512 ))
@@ -324,9 +334,9 @@ check_env ORDER "B A" B_OK 1 B_TRIAL 0 B_TRY 0 A_OK 1
 check_status_truth B B
 check "last outcome committed 2.0.0" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "committed 2.0.0"
 # Health checks ran after the service they check: the probe saw it active, after it started.
-probe=$(grep -a 'VMTEST health-check' "$log" | tail -1)
+probe=$(grep -a "VMTEST health-check" "$log" | tail -1 || true)
 check "health check ran with the web service active ($probe)" grep -q 'web=active' <<<"$probe"
-order=$(grep -aoE 'VMTEST (web-started|health-check)' "$log" | tail -2 | tr '\n' ' ')
+order=$(grep -aoE "VMTEST (web-started|health-check)" "$log" | tail -2 | tr "\n" " " || true)
 check "trial boot: web service started before the health checks ran" eq "$order" "VMTEST web-started VMTEST health-check "
 grep -a 'journal-order' "$log" | tail -1 | cut -c1-600 | sed 's/^/     | /'
 [ "$(status_field "s['last']['outcome']")" = committed ] && commits=$((commits + 1))
@@ -372,7 +382,7 @@ phase_done "step 4"
 phase "4b. Next boot: B 2.0.0, status tells the truth; install 5.0.0 again; commit"
 run_vm s4b "s4b install /mnt/bundles/v5.0.0.tsb"
 check "first boot after the cut is B 2.0.0" eq "$(booted_slots | head -1)" "B version=2.0.0"
-first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //')
+first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //' || true)
 check "status after the cut: B primary, A not bootable" eq \
   "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); g={x["group"]:x for x in s["groups"]}; print(s["primary"], g["A"]["bootloader"])' "$first_status" 2>/dev/null)" "B bad"
 check "reinstall staged" eq "$(install_outcome)" staged
@@ -411,7 +421,7 @@ phase_done "step 6"
 phase "6b. Next boot: GRUB falls back to B 6.0.0; status tells the truth; install 7.0.0 again; commit"
 run_vm s6b "s6b install /mnt/bundles/v7.0.0.tsb"
 check "first boot after the cut is B 6.0.0" eq "$(booted_slots | head -1)" "B version=6.0.0"
-first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //')
+first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //' || true)
 check "status after the cut: B primary, last rolled-back 7.0.0" eq \
   "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(s["primary"], s["last"]["outcome"], s["last"]["version"])' "$first_status" 2>/dev/null)" "B rolled-back 7.0.0"
 python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["last"]["outcome"]=="rolled-back" else 1)' "$first_status" 2>/dev/null \
@@ -440,7 +450,7 @@ if [ -f scripts/uboot-test.sh ]; then
   set +e
   bash scripts/uboot-test.sh 2>&1 | tee "$work/uboot.log"
   set -e
-  line=$(grep -a '^uboot boots:' "$work/uboot.log" | tail -1)
+  line=$(grep -a "^uboot boots:" "$work/uboot.log" | tail -1 || true)
   if [ -z "$line" ]; then
     violation "scripts/uboot-test.sh printed no result line"
   else

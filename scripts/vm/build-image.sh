@@ -33,6 +33,8 @@ mmdebstrap --variant=minbase --include="$packages" \
   --customize-hook='echo twinslot-vm > "$1/etc/hostname"' \
   --customize-hook='chroot "$1" passwd -d root' \
   --customize-hook='for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service getty@tty1.service; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
+  --customize-hook='sed -i "s/^MODULES=.*/MODULES=list/" "$1/etc/initramfs-tools/initramfs.conf"' \
+  --customize-hook='chroot "$1" update-initramfs -u -k all' \
   --customize-hook='rm -rf "$1/var/cache/apt/"* "$1/var/lib/apt/lists/"*' \
   bookworm "$dir.tmp/rootfs" http://deb.debian.org/debian
 
@@ -46,7 +48,9 @@ chroot "$root" depmod "$kver"
 # iconv modules, time zones, initramfs-tools' build-time files): a smaller image writes faster.
 rm -rf "$root/usr/share/perl" "$root/usr/lib/x86_64-linux-gnu/perl" "$root/usr/lib/udev/hwdb.d" \
   "$root/usr/lib/udev/hwdb.bin" "$root/usr/lib/x86_64-linux-gnu/gconv" "$root/usr/share/zoneinfo" \
-  "$root/var/cache/debconf/"*-old "$root/var/lib/dpkg/"*-old
+  "$root/var/cache/debconf/"*-old "$root/var/lib/dpkg/"*-old "$root/usr/bin/perl"* \
+  "$root/usr/lib/x86_64-linux-gnu/libperl.so"* "$root/usr/lib/x86_64-linux-gnu/perl-base" \
+  "$root/usr/share/perl5" "$root/boot/System.map-"* "$root/boot/config-"*
 # The kernel and initrd as /boot/vmlinuz and /boot/initrd.img, real files (GRUB loads them from
 # the slot's ext4 partition).
 cp --remove-destination "$root/boot/vmlinuz-$kver" "$root/boot/vmlinuz"
