@@ -15,7 +15,7 @@ import TwinslotCore
 ///
 /// Layout of DIR:
 /// ```
-/// system.toml   keyring.pem   grubenv   booted
+/// system.toml   keyring.pem   grubenv   booted   boot-id (a new one at every `reboot`)
 /// slots/rootfs-a.img  slots/rootfs-b.img  slots/firmware-a.img  slots/firmware-b.img
 /// apps/a/  apps/b/  apps/current -> apps/a
 /// data/         journal, lock, reports/, twinslot.prom
@@ -44,7 +44,8 @@ public struct SimulatedDevice {
                 backend: .sim(grubenv: directory + "/grubenv"), bootedSlot: .file(path: directory + "/booted"),
                 // The simulated machine cannot restart itself: it records the request, and the
                 // next `sim reboot` is the restart.
-                rebootCommand: ["/bin/sh", "-c", "date -u +%FT%TZ >> '\(directory)/reboot-requests'"]),
+                rebootCommand: ["/bin/sh", "-c", "date -u +%FT%TZ >> '\(directory)/reboot-requests'"],
+                bootIDPath: directory + "/boot-id"),
             slotClasses: [
                 SlotClassConfig(
                     name: "rootfs", type: .raw, a: directory + "/slots/rootfs-a.img",
@@ -93,6 +94,7 @@ public struct SimulatedDevice {
         try storage.makeSymlink(at: FilePath(directory + "/apps/current"), pointingTo: directory + "/apps/a")
         try SimBackend.provision(path: FilePath(directory + "/grubenv"), primary: .a, storage: storage)
         try storage.replaceFile(FilePath(directory + "/booted"), with: Array("A\n".utf8))
+        try newBootID(storage: storage)
         try storage.replaceFile(FilePath(configPath), with: Array(config(compatible: compatible).renderTOML().utf8))
         return try BootService(device: try loadDevice()).run()
     }
@@ -113,7 +115,14 @@ public struct SimulatedDevice {
             booted = next
         }
         try storage.replaceFile(FilePath(directory + "/booted"), with: Array("\(booted.rawValue)\n".utf8))
+        try newBootID(storage: storage)
         return try BootService(device: device, health: health).run()
+    }
+
+    /// What the kernel does at each boot: a fresh random boot id.
+    private func newBootID(storage: any Storage) throws {
+        try storage.replaceFile(
+            FilePath(directory + "/boot-id"), with: Array((UUID().uuidString.lowercased() + "\n").utf8))
     }
 }
 

@@ -46,6 +46,7 @@ struct Twinslot: ParsableCommand {
             to it behind a write-ahead journal, so that a power cut never leaves the device \
             without a good slot to boot. Exit codes are listed in docs/cli.md.
             """,
+        version: TwinslotVersion.current,
         subcommands: [
             BundleCommand.self, InstallCommand.self, StatusCommand.self, BootCommand.self, MarkGoodCommand.self,
             MarkBadCommand.self, AgentCommand.self, SimCommand.self,

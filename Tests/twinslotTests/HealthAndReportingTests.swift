@@ -129,14 +129,17 @@ extension SimulatedDeviceFixture {
         text = text.replacingOccurrences(of: "deadline-boots = 3", with: "deadline-boots = 1")
         try text.write(toFile: sim.config, atomically: true, encoding: .utf8)
         #expect(try sim.twinslot("install", try sim.bundle("2.0", securityVersion: 2, seed: 2)).status == 0)
-        // The bootloader starts B; the boot service dies right after recording the trial boot.
+        // The bootloader starts B (a new boot, a new boot id); the boot service dies right
+        // after recording the trial boot.
         try "B\n".write(toFile: sim.device + "/booted", atomically: true, encoding: .utf8)
+        try UUID().uuidString.write(toFile: sim.device + "/boot-id", atomically: true, encoding: .utf8)
         let process = try KillTests.start(
             ["boot"], environment: sim.environment.merging(["TWINSLOT_TEST_STOP_AFTER": "BOOTED-TRIAL"]) { $1 })
         while !KillTests.isStopped(process.processIdentifier) && process.isRunning { usleep(2000) }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         // B comes up again (as U-Boot's attempts allow): one boot too many.
+        try UUID().uuidString.write(toFile: sim.device + "/boot-id", atomically: true, encoding: .utf8)
         let again = try sim.twinslot("boot")
         #expect(again.stdout.contains("rolled-back"), "\(again.stdout)\(again.stderr)")
         #expect(again.stdout.contains("within 1 boot(s)"))
@@ -241,8 +244,9 @@ extension SimulatedDeviceFixture {
             try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
             names.append(directory + "/" + name)
         }
-        // twinslot-boot.service and twinslot-agent.service: the agent loops by itself, no timer.
-        #expect(names.count == 2)
+        // twinslot-recover.service (early), twinslot-boot.service (the decision, after
+        // boot-complete.target) and twinslot-agent.service: the agent loops by itself, no timer.
+        #expect(names.count == 3)
         let result = try CLI.run("/usr/bin/systemd-analyze", ["verify"] + names)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.isEmpty, "\(result.stderr)")

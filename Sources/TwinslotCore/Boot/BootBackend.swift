@@ -47,4 +47,22 @@ public protocol BootBackend: Sendable {
     func setTrial(_ group: SlotLetter) throws
     /// The group becomes the primary, good, with the full number of attempts.
     func commit(_ group: SlotLetter) throws
+    /// The committed group came up again: give it back the full number of attempts (GRUB's
+    /// X_TRY=0, U-Boot's BOOT_X_LEFT=attempts), writing only when something changes.
+    func confirm(_ group: SlotLetter) throws
+    /// Writes a whole new environment: `primary` committed, the other group not bootable.
+    /// Factory provisioning (`twinslot bootloader init`) and the repair of a missing or damaged
+    /// environment use it; it never reads what was there.
+    func provision(primary: SlotLetter) throws
+}
+
+extension BootBackend {
+    public func confirm(_ group: SlotLetter) throws {
+        if try read().slots[group] != .good { try commit(group) }
+    }
+
+    public func provision(primary: SlotLetter) throws {
+        try commit(primary)
+        try disable(primary.other)
+    }
 }

@@ -118,16 +118,33 @@ public struct GrubBackend: BootBackend {
     public static func provision(path: FilePath, primary: SlotLetter, storage: any Storage) throws {
         try initialEnvironment(primary: primary).create(at: path, storage: storage)
     }
+
+    public func provision(primary: SlotLetter) throws {
+        try Self.provision(path: path, primary: primary, storage: storage)
+    }
 }
 
-/// The slot choice of the grub.cfg snippet in docs/bootloaders.md, as a pure function:
-/// for each word X of ORDER, if `X_OK` is "1" and `X_TRY` is "0", set `X_TRY=1` (save_env) and
-/// boot X. Words other than A and B are skipped, as the snippet has no menu entry for them.
+/// The slot choice of dist/grub/grub.cfg, as a pure function: for each word X of ORDER, if
+/// `X_OK` is "1" and `X_TRY` is "0", set `X_TRY=1` (save_env) and boot X. Words other than A
+/// and B are skipped, as grub.cfg has no menu entry for them. Variables the environment lacks
+/// take grub.cfg's defaults (`defaults`), as they do in GRUB when load_env finds nothing.
 public enum GrubBootSelection {
+    /// What grub.cfg sets before `load_env`: a missing or damaged grubenv still boots A, then B.
+    public static let defaults: [String: String] = [
+        "ORDER": "A B", "A_OK": "1", "A_TRY": "0", "A_TRIAL": "0", "B_OK": "1", "B_TRY": "0", "B_TRIAL": "0",
+    ]
+
+    /// Selection on a missing or unreadable environment (GRUB's load_env fails, save_env too).
+    public static func selectWithoutEnvironment() -> SlotLetter? {
+        select(GrubEnvironment()).booted
+    }
+
     public static func select(_ env: GrubEnvironment) -> (booted: SlotLetter?, newEnv: GrubEnvironment) {
-        for word in (env["ORDER"] ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+        func value(_ name: String) -> String? { env[name] ?? defaults[name] }
+        let order = (value("ORDER") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" })
+        for word in order {
             guard let letter = SlotLetter(rawValue: String(word)) else { continue }
-            if env["\(letter.rawValue)_OK"] == "1" && env["\(letter.rawValue)_TRY"] == "0" {
+            if value("\(letter.rawValue)_OK") == "1" && value("\(letter.rawValue)_TRY") == "0" {
                 var next = env
                 next["\(letter.rawValue)_TRY"] = "1"
                 return (letter, next)
@@ -136,9 +153,9 @@ public enum GrubBootSelection {
         // Nothing untried: a committed group was started but never confirmed (a power cut
         // during boot, before `twinslot boot` ran). It is still a complete, verified group, so
         // boot the first committed one again rather than nothing. A trial is never retried.
-        for word in (env["ORDER"] ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+        for word in order {
             guard let letter = SlotLetter(rawValue: String(word)) else { continue }
-            if env["\(letter.rawValue)_OK"] == "1" && env["\(letter.rawValue)_TRIAL"] != "1" {
+            if value("\(letter.rawValue)_OK") == "1" && value("\(letter.rawValue)_TRIAL") != "1" {
                 var next = env
                 next["\(letter.rawValue)_TRY"] = "1"
                 return (letter, next)
@@ -161,6 +178,7 @@ public struct SimBackend: BootBackend {
     public func disable(_ group: SlotLetter) throws { try grub.disable(group) }
     public func setTrial(_ group: SlotLetter) throws { try grub.setTrial(group) }
     public func commit(_ group: SlotLetter) throws { try grub.commit(group) }
+    public func provision(primary: SlotLetter) throws { try grub.provision(primary: primary) }
 
     public static func provision(path: FilePath, primary: SlotLetter, storage: any Storage) throws {
         try GrubBackend.provision(path: path, primary: primary, storage: storage)
@@ -169,7 +187,10 @@ public struct SimBackend: BootBackend {
     /// What GRUB does at power-on: choose a slot by `GrubBootSelection` and save the consumed
     /// try in place. Returns the slot started, or nil when none is bootable.
     public func simulateBoot() throws -> SlotLetter? {
-        let env = try GrubEnvironment.read(from: grub.path, storage: grub.storage)
+        // A missing or damaged block: GRUB's load_env and save_env fail, grub.cfg's defaults rule.
+        guard let env = try? GrubEnvironment.read(from: grub.path, storage: grub.storage) else {
+            return GrubBootSelection.selectWithoutEnvironment()
+        }
         let (booted, next) = GrubBootSelection.select(env)
         if next != env { try next.write(to: grub.path, storage: grub.storage) }
         return booted

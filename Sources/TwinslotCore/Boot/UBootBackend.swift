@@ -69,6 +69,20 @@ public struct UBootBackend: BootBackend {
         try update { env in Self.arm(&env, group, left: attempts, trial: false) }
     }
 
+    /// U-Boot decrements BOOT_X_LEFT on every start, confirmed or not, so a committed group is
+    /// re-armed on each confirmed boot: otherwise it would run out of attempts after `attempts`
+    /// good boots and U-Boot would start the other group.
+    public func confirm(_ group: SlotLetter) throws {
+        let env = try store.read()
+        let first = GrubBackend.parseOrder(env["BOOT_ORDER"]).first
+        if first == group && env["BOOT_\(group.rawValue)_LEFT"] == String(attempts)
+            && env["BOOT_\(group.rawValue)_TRIAL"] == "0"
+        {
+            return
+        }
+        try commit(group)
+    }
+
     /// `group` first in BOOT_ORDER; the other group keeps its place only if it was listed.
     private static func arm(_ env: inout UBootEnvironment, _ group: SlotLetter, left: Int, trial: Bool) {
         let rest = GrubBackend.parseOrder(env["BOOT_ORDER"]).filter { $0 != group }

@@ -23,6 +23,10 @@ public struct BootOutcome: Sendable, Codable, Equatable {
         case abandonedInstall = "abandoned-install"
         /// The running group is not the primary and no trial explains it.
         case unexpectedGroup = "unexpected-group"
+        /// The trial was staged in this very boot: nothing to decide until the device reboots.
+        case awaitingReboot = "awaiting-reboot"
+        /// The bootloader environment was missing or damaged and was written anew from the journal.
+        case repairedBootloader = "repaired-bootloader"
     }
 
     public var booted: SlotLetter
@@ -34,15 +38,22 @@ public struct BootOutcome: Sendable, Codable, Equatable {
     public var rebootRequested: Bool
 }
 
-/// `twinslot boot`: run early on every boot. Recovers the journal, learns which group booted,
+/// `twinslot boot`: run on every boot. Recovers the journal, learns which group booted,
 /// finishes or abandons an interrupted operation, and commits or rolls back a trial.
+///
+/// Under systemd it runs twice (docs/operations.md): `early` before services start, to recover
+/// and point directory slots at the booted group, never waiting for anything; then, after
+/// multi-user.target and boot-complete.target, the decision with its health checks.
 public struct BootService {
     public let device: Device
     public var health: any HealthChecking
+    /// Recover only: no health checks, no commit, no rollback of a trial.
+    public var early: Bool
 
-    public init(device: Device, health: any HealthChecking = HealthChecker()) {
+    public init(device: Device, health: any HealthChecking = HealthChecker(), early: Bool = false) {
         self.device = device
         self.health = health
+        self.early = early
     }
 
     /// Runs the boot-time logic, then its hooks and report (which never change the outcome).
@@ -83,8 +94,27 @@ public struct BootService {
         let journal = Journal(storage: device.storage, directory: device.dataDirectory)
         try journal.recover()
         let booted = try device.bootedGroup()
+        let bootID = device.bootID()
         try DirectorySlots(device: device).pointCurrent(at: booted)
         var outcome = BootOutcome(booted: booted, actions: [], detail: nil, rebootRequested: false)
+
+        if (try? device.boot.read()) == nil {
+            // GRUB booted on grub.cfg's defaults (or U-Boot on its built-in environment): write
+            // the environment the journal describes, and go to the committed group.
+            let primary = journal.state.primary ?? booted
+            try device.boot.provision(primary: primary)
+            outcome.actions.append(.repairedBootloader)
+            outcome.detail =
+                "the \(device.boot.name) environment was missing or damaged; rewritten with group \(primary.rawValue) committed"
+            if let operation = journal.state.operation {
+                try journal.append(
+                    .failed(
+                        reason: "the bootloader environment was lost during the install of \(operation.version)",
+                        failureClass: FailureClass.io.rawValue))
+            }
+            outcome.rebootRequested = primary != booted
+            return (outcome, nil)
+        }
 
         let operationSeen = journal.state.operation
         if var operation = journal.state.operation {
@@ -110,10 +140,20 @@ public struct BootService {
                     outcome.detail = reason
                 }
             }
+            if operation.phase >= .flipped && bootID != nil && operation.bootID == bootID {
+                outcome.actions.append(.awaitingReboot)
+                outcome.detail =
+                    "group \(operation.target.rawValue) holds \(operation.version) as the trial for the next boot; "
+                    + "nothing to decide until the device reboots"
+                return (outcome, operationSeen)
+            }
+            if early { return (outcome, operationSeen) }
             if operation.phase >= .flipped {
                 let target = operation.target
                 if booted == target {
-                    try journal.append(.bootedTrial(target))
+                    if bootID == nil || operation.trialBootID != bootID {
+                        try journal.append(.bootedTrial(target, bootID: bootID))
+                    }
                     if let expired = deadlineExpired(journal.state.operation) {
                         try rollBack(journal, from: target, reason: expired)
                         outcome.actions.append(.rolledBack)
@@ -144,13 +184,14 @@ public struct BootService {
             }
         }
 
+        if early { return (outcome, operationSeen) }
         switch journal.state.primary {
         case nil:
             try device.boot.commit(booted)
             try journal.append(.committed(booted))
             outcome.actions.append(.adopted)
         case booted:
-            if try device.boot.read().slots[booted] != .good { try device.boot.commit(booted) }
+            try device.boot.confirm(booted)
             outcome.actions.append(.confirmed)
         case let primary?:
             outcome.actions.append(.unexpectedGroup)

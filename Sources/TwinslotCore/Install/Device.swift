@@ -70,4 +70,12 @@ public struct Device: Sendable {
         }
         return letter
     }
+
+    /// The id of the running boot, or nil when the file is missing or empty (then every boot
+    /// looks new, as before boot ids were recorded).
+    public func bootID() -> String? {
+        guard let bytes = try? storage.readFile(FilePath(config.bootloader.bootIDPath)) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+        return text.isEmpty ? nil : text
+    }
 }

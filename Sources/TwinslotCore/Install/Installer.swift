@@ -175,7 +175,7 @@ public struct Installer {
                 BeginRecord(
                     operationID: operationID, bundleHash: verified.bundleHash, version: manifest.version,
                     compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
-                    target: target, slotClasses: manifest.images.map(\.slotClass))))
+                    target: target, slotClasses: manifest.images.map(\.slotClass), bootID: device.bootID())))
         do {
             try device.boot.disable(target)
             try journal.append(.targetDisabled(target))

@@ -75,6 +75,9 @@ public struct DeviceState: Codable, Sendable, Equatable {
         public var flippedAt: Date?
         /// How many times the trial group came up without being committed (BOOTED-TRIAL).
         public var trialBoots: Int = 0
+        /// The boot id the install ran in (BEGIN), and the boot id of the last trial boot.
+        public var bootID: String?
+        public var trialBootID: String?
 
         /// Every slot class of the bundle is staged.
         public var isFullyStaged: Bool { Set(staged) == Set(slotClasses) }
@@ -162,7 +165,8 @@ public struct DeviceState: Codable, Sendable, Equatable {
             operation = Operation(
                 id: begin.operationID, bundleHash: begin.bundleHash, version: begin.version,
                 securityVersion: begin.securityVersion, source: begin.source, target: begin.target,
-                slotClasses: begin.slotClasses, staged: [], phase: .begun, started: entry.time, flippedAt: nil)
+                slotClasses: begin.slotClasses, staged: [], phase: .begun, started: entry.time, flippedAt: nil,
+                bootID: begin.bootID)
             updateGroup(begin.target) { group in
                 group.bundleHash = begin.bundleHash
                 group.version = begin.version
@@ -196,9 +200,10 @@ public struct DeviceState: Codable, Sendable, Equatable {
             operation?.phase = .flipped
             operation?.flippedAt = entry.time
             setStatus(group, .trial)
-        case .bootedTrial:
+        case .bootedTrial(_, let bootID):
             operation?.phase = .bootedTrial
-            operation?.trialBoots += 1
+            if bootID == nil || bootID != operation?.trialBootID { operation?.trialBoots += 1 }
+            operation?.trialBootID = bootID
         case .committed(let group):
             counters.commits += 1
             setStatus(group, .good)

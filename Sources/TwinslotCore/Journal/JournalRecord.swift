@@ -14,10 +14,13 @@ public struct BeginRecord: Codable, Sendable, Equatable {
     public var source: String
     public var target: SlotLetter
     public var slotClasses: [String]
+    /// The kernel's boot id while the install ran (absent in journals written before 0.3): the
+    /// boot service takes no decision about the trial in the boot that made it.
+    public var bootID: String?
 
     public init(
         operationID: String, bundleHash: String, version: String, compatible: String, securityVersion: UInt64,
-        source: String, target: SlotLetter, slotClasses: [String]
+        source: String, target: SlotLetter, slotClasses: [String], bootID: String? = nil
     ) {
         self.operationID = operationID
         self.bundleHash = bundleHash
@@ -27,6 +30,7 @@ public struct BeginRecord: Codable, Sendable, Equatable {
         self.source = source
         self.target = target
         self.slotClasses = slotClasses
+        self.bootID = bootID
     }
 }
 
@@ -42,8 +46,9 @@ public enum JournalRecord: Codable, Sendable, Equatable {
     case staged(slotClass: String, group: SlotLetter, sha256: String, size: UInt64)
     /// The target group is durably the one-shot trial boot.
     case flipped(SlotLetter)
-    /// The trial group came up and the boot service runs in it.
-    case bootedTrial(SlotLetter)
+    /// The trial group came up and the boot service runs in it, in the boot `bootID` (one
+    /// record per boot, however often the service runs in it).
+    case bootedTrial(SlotLetter, bootID: String? = nil)
     /// The group is the primary: the bootloader and the journal agree.
     case committed(SlotLetter)
     case rolledBack(from: SlotLetter, to: SlotLetter, reason: String)

@@ -18,6 +18,8 @@ public final class DirectorySlotWriter: ImageSink {
             throw SlotError.missing(slot: slot.string)
         }
         spoolPath = FilePath(slot.string + ".image.tar")
+        // The spool is this writer's own scratch file (a raw slot is never created, the spool is).
+        try storage.open(spoolPath, create: true).close()
         spool = try RawSlotWriter(storage: storage, path: spoolPath, size: size)
     }
 

@@ -10,8 +10,6 @@ public final class RawSlotWriter: ImageSink {
     private let file: any StorageFile
     private let isFile: Bool
     private let storage: any Storage
-    /// The writer created the slot file: its name is durable only once the directory syncs.
-    private var created = false
     private var written: UInt64 = 0
     private var scheduled: UInt64 = 0
     /// Reads regions back while later ones are written (nil once the writes stopped being
@@ -20,28 +18,22 @@ public final class RawSlotWriter: ImageSink {
     private var regionStart: UInt64 = 0
     private var regionChecksum = XXHash64()
 
-    /// Opens the slot. A file-backed slot is created if missing; a block device must exist and
-    /// be at least `size` bytes.
+    /// Opens the slot: a block device at least `size` bytes large, or an existing regular file
+    /// (an image file, a simulated device). A slot is never created: a device name that does not
+    /// exist (the board enumerated the eMMC as mmcblk1, not mmcblk0) must fail here rather than
+    /// become a file on devtmpfs that reads back "OK" while the partition keeps the old bits.
+    /// Symlinks (/dev/disk/by-partlabel/…) are followed to the device they name.
     public init(storage: any Storage, path: FilePath, size: UInt64) throws {
-        self.path = path
+        let resolved = try Self.check(storage: storage, path: path, size: size)
+        self.path = resolved
         self.storage = storage
-        switch storage.fileKind(path) {
-        case .blockDevice:
-            isFile = false
-            file = try storage.open(path, create: false)
+        isFile = storage.fileKind(resolved) != .blockDevice
+        file = try storage.open(resolved, create: false)
+        if !isFile {
             let capacity = try file.size()
             guard capacity >= size else {
                 throw SlotError.tooSmall(slot: path.string, capacity: capacity, needed: size)
             }
-        case .regular, nil:
-            isFile = true
-            guard storage.fileKind(path.removingLastComponent()) == .directory else {
-                throw SlotError.missing(slot: path.string)
-            }
-            created = storage.fileKind(path) == nil
-            file = try storage.open(path, create: true)
-        default:
-            throw SlotError.notARawSlot(slot: path.string)
         }
         verifier = ReadBackVerifier(file: file)
     }
@@ -49,22 +41,33 @@ public final class RawSlotWriter: ImageSink {
     deinit { _ = try? verifier?.finish() }
 
     /// Checks, without writing, that a slot can take an image of `size` bytes: a block device
-    /// large enough, or a file (or its directory) that exists.
+    /// large enough, or an existing regular file.
     public static func preflight(storage: any Storage, path: FilePath, size: UInt64) throws {
-        switch storage.fileKind(path) {
+        let resolved = try check(storage: storage, path: path, size: size)
+        guard storage.fileKind(resolved) == .blockDevice else { return }
+        let file = try storage.openForReading(resolved)
+        defer { try? file.close() }
+        let capacity = try file.size()
+        guard capacity >= size else {
+            throw SlotError.tooSmall(slot: path.string, capacity: capacity, needed: size)
+        }
+    }
+
+    /// The slot's path with symlinks followed, once it is known to be a block device or a
+    /// regular file outside /dev (a regular file there is what a wrong device name left behind).
+    private static func check(storage: any Storage, path: FilePath, size: UInt64) throws -> FilePath {
+        let resolved = try storage.resolvingSymlinks(path)
+        let shown = resolved == path ? path.string : "\(path.string) (\(resolved.string))"
+        switch storage.fileKind(resolved) {
         case .blockDevice:
-            let file = try storage.openForReading(path)
-            defer { try? file.close() }
-            let capacity = try file.size()
-            guard capacity >= size else {
-                throw SlotError.tooSmall(slot: path.string, capacity: capacity, needed: size)
-            }
-        case .regular, nil:
-            guard storage.fileKind(path.removingLastComponent()) == .directory else {
-                throw SlotError.missing(slot: path.string)
-            }
+            return resolved
+        case .regular:
+            if resolved.starts(with: FilePath("/dev")) { throw SlotError.fileInDev(slot: shown) }
+            return resolved
+        case nil:
+            throw SlotError.missing(slot: shown)
         default:
-            throw SlotError.notARawSlot(slot: path.string)
+            throw SlotError.notARawSlot(slot: shown)
         }
     }
 
@@ -105,7 +108,6 @@ public final class RawSlotWriter: ImageSink {
     public func finish(size: UInt64) throws {
         if isFile { try file.truncate(to: size) }
         if !CrashTestKnobs.skipImageSync { try file.sync() }
-        if created { try storage.syncDirectory(path.removingLastComponent()) }
     }
 
     /// After `finish`: checks that the medium holds the image's `size` bytes. Regions already
@@ -177,6 +179,8 @@ public final class RawSlotWriter: ImageSink {
 
 public enum SlotError: ClassifiedError, Equatable {
     case missing(slot: String)
+    /// A regular file under /dev: a slot device name that did not exist was once created as a file.
+    case fileInDev(slot: String)
     case tooSmall(slot: String, capacity: UInt64, needed: UInt64)
     case notARawSlot(slot: String)
     case shortRead(slot: String, expected: UInt64, got: UInt64)
@@ -189,7 +193,11 @@ public enum SlotError: ClassifiedError, Equatable {
 
     public var description: String {
         switch self {
-        case .missing(let slot): "slot \(slot) does not exist (nor does its parent directory)"
+        case .missing(let slot):
+            "slot \(slot) does not exist; a slot is never created: check the device name in system.toml"
+        case .fileInDev(let slot):
+            "slot \(slot) is a regular file under /dev, not a block device: the device name is wrong "
+                + "(remove the file and check system.toml)"
         case .tooSmall(let slot, let capacity, let needed):
             "slot \(slot) holds \(capacity) bytes but the image needs \(needed)"
         case .notARawSlot(let slot): "slot \(slot) is neither a regular file nor a block device"

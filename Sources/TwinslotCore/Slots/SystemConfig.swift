@@ -90,19 +90,25 @@ public struct BootloaderConfig: Sendable, Equatable {
     public static let defaultAttempts = 3
     public static let defaultCmdlinePath = "/proc/cmdline"
     public static let defaultRebootCommand = ["systemctl", "reboot"]
+    public static let defaultBootIDPath = "/proc/sys/kernel/random/boot_id"
 
     public var backend: Backend
     public var bootedSlot: BootedSlotSource
     /// The command (program and arguments) that reboots the device.
     public var rebootCommand: [String]
+    /// The file holding an id unique to this boot (the kernel's): what ties an install and a
+    /// boot decision to the boot they happened in.
+    public var bootIDPath: String
 
     public init(
         backend: Backend, bootedSlot: BootedSlotSource = .cmdline(path: BootloaderConfig.defaultCmdlinePath),
-        rebootCommand: [String] = BootloaderConfig.defaultRebootCommand
+        rebootCommand: [String] = BootloaderConfig.defaultRebootCommand,
+        bootIDPath: String = BootloaderConfig.defaultBootIDPath
     ) {
         self.backend = backend
         self.bootedSlot = bootedSlot
         self.rebootCommand = rebootCommand
+        self.bootIDPath = bootIDPath
     }
 }
 
@@ -560,6 +566,7 @@ private struct ConfigDecoder {
         static let reporting = ["hooks-directory", "hook-failure", "metrics-textfile", "reports-kept"]
         static let bootloader = [
             "backend", "grubenv", "uboot-env", "attempts", "script", "booted-slot", "cmdline-path", "reboot-command",
+            "boot-id-path",
         ]
         static let security = ["anti-rollback", "allow-same-version"]
         static let slot = ["type", "a", "b", "current"]
@@ -667,8 +674,10 @@ private struct ConfigDecoder {
         }
 
         let rebootCommand = try reader.stringArray("reboot-command")?.0 ?? BootloaderConfig.defaultRebootCommand
+        let bootIDPath = try reader.path("boot-id-path", required: false) ?? BootloaderConfig.defaultBootIDPath
         try reader.rejectUnknown(known: Keys.bootloader)
-        return BootloaderConfig(backend: backend, bootedSlot: bootedSlot, rebootCommand: rebootCommand)
+        return BootloaderConfig(
+            backend: backend, bootedSlot: bootedSlot, rebootCommand: rebootCommand, bootIDPath: bootIDPath)
     }
 
     func decodeUBootEnv(_ reader: inout TableReader) throws -> [UBootEnvironmentLocation] {
@@ -945,6 +954,9 @@ extension SystemConfig {
             lines.append("booted-slot = \(q(path))")
         }
         lines.append("reboot-command = \(array(bootloader.rebootCommand))")
+        if bootloader.bootIDPath != BootloaderConfig.defaultBootIDPath {
+            lines.append("boot-id-path = \(q(bootloader.bootIDPath))")
+        }
         lines += [
             "",
             "[security]",

@@ -29,6 +29,21 @@ public protocol Storage: Sendable {
     func directoryEntries(_ path: FilePath) throws -> [String]
 }
 
+extension Storage {
+    /// The path with every symlink in its last component followed (a stable device name such as
+    /// /dev/disk/by-partlabel/rootfs-b becomes /dev/vda3), `..` and `.` folded. Symlinks in the
+    /// directories above are left to the kernel. A loop of more than 40 links is an error.
+    public func resolvingSymlinks(_ path: FilePath) throws -> FilePath {
+        var current = path.lexicallyNormalized()
+        for _ in 0..<40 {
+            guard fileKind(current) == .symlink, let target = try readSymlink(current) else { return current }
+            let next = FilePath(target)
+            current = (next.isAbsolute ? next : current.removingLastComponent().pushing(next)).lexicallyNormalized()
+        }
+        throw StorageError("resolve symlinks", path, errno: .tooManySymbolicLinkLevels)
+    }
+}
+
 public enum FileKind: Sendable, Equatable {
     case regular(size: UInt64)
     case directory
