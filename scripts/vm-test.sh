@@ -58,16 +58,17 @@ root="$work/root"
 rm -rf "$root"
 cp -a "$image/rootfs" "$root"
 install -m 0755 "$bin" "$root/usr/bin/twinslot"
+strip "$root/usr/bin/twinslot"   # half the size: every install writes the whole image under TCG
 install -d "$root/etc/twinslot" "$root/etc/twinslot/hooks.d" "$root/boot/efi" "$root/data" \
   "$root/srv/www" "$root/usr/local/sbin" "$root/mnt/bundles" "$root/mnt/ctl"
 install -m 0644 "$work/pki/keyring.pem" "$root/etc/twinslot/keyring.pem"
-SLOT_A=${VM_SLOT_A:-/dev/vda2}
-SLOT_B=${VM_SLOT_B:-/dev/vda3}
+SLOT_A=${VM_SLOT_A:-/dev/disk/by-partlabel/rootfs-a}
+SLOT_B=${VM_SLOT_B:-/dev/disk/by-partlabel/rootfs-b}
 # twinslot cannot read /proc/cmdline itself yet (it seeks to the end for the size; procfs says
 # EINVAL): a guest unit copies it to /run first. VM_CMDLINE=/proc/cmdline tests the real thing.
 CMDLINE_PATH=${VM_CMDLINE:-/run/twinslot-cmdline}
 cat > "$root/etc/twinslot/system.toml" <<EOF
-# The VM rig's device: GRUB EFI, grubenv on the ESP, root filesystem A/B on /dev/vda2, /dev/vda3.
+# The VM rig's device: GRUB EFI, grubenv on the ESP, root filesystem A/B on partitions rootfs-a, rootfs-b.
 compatible = "twinslot-vm"
 data-directory = "/data/twinslot"
 keyring = "/etc/twinslot/keyring.pem"
@@ -138,7 +139,9 @@ done
 systemctl --root="$root" enable "${enable[@]}" vmtest.service vmtest-web.service vmtest-cmdline.service >/dev/null 2>&1
 echo "   units: $(ls dist/systemd | tr '\n' ' ')(enabled: ${enable[*]})"
 
-ROOT_MIB=${VM_ROOT_MIB:-256}
+# The images are as small as their content allows (ext4 metadata and a little room on top).
+ROOT_MIB=${VM_ROOT_MIB:-$(( $(du -sm "$root" | cut -f1) * 105 / 100 + 16 ))}
+echo "   root file system: $(du -sm "$root" | cut -f1) MiB of files in a ${ROOT_MIB} MiB ext4 image"
 make_rootfs() { # make_rootfs VERSION KIND OUT: KIND good | panic (init exits) | unhealthy (web service fails)
   local version=$1 kind=$2 out=$3
   echo "$version" > "$root/etc/twinslot-version"
@@ -155,7 +158,7 @@ make_rootfs() { # make_rootfs VERSION KIND OUT: KIND good | panic (init exits) |
 }
 declare -A hash_version=()
 mkdir -p "$work/bundles"
-versions=(1.0.0 2.0.0 3.0.0 4.0.0 5.0.0 6.0.0 7.0.0)
+versions=(1.0.0 2.0.0 3.0.0 4.0.0 5.0.0 6.0.0)
 declare -A kind=([3.0.0]=panic [4.0.0]=unhealthy)
 for v in "${versions[@]}"; do
   # VM_REUSE=1 (with VM_WORK and KEEP=1): reuse the images and bundles of an earlier run.
@@ -165,24 +168,18 @@ for v in "${versions[@]}"; do
   [ -n "${VM_REUSE:-}" ] && [ -f "$work/bundles.img" ] && continue
   "$bin" bundle create --out "$work/bundles/v$v.tsb" --compatible twinslot-vm --version "$v" \
     --security-version 1 --image rootfs="$work/rootfs-$v.img" --compression-level 3 \
-    --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+    --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null &
 done
+wait
 ls -s --block-size=M "$work/bundles" | tail -n +2 | tr '\n' ' '; echo
 [ -n "${VM_REUSE:-}" ] && [ -f "$work/bundles.img" ] || mke2fs -q -F -t ext4 -L bundles -d "$work/bundles" "$work/bundles.img" "$(( $(du -sm "$work/bundles" | cut -f1) + 64 ))M" >/dev/null
 phase_done images
 
 # ---------------------------------------------------------------------------------------------
 phase "GPT disk: ESP (GRUB EFI + grubenv), rootfs-a, rootfs-b (kernel inside each), data"
-# The shipped selection (dist/grub/grub.cfg; until it exists, the snippet in docs/bootloaders.md)
-# verbatim, up to its menu entries; the device parts before and after are the rig's.
-if [ -f dist/grub/grub.cfg ]; then
-  sed -n '/^menuentry/q;p' dist/grub/grub.cfg > "$work/selection.cfg"
-else
-  awk '/^### grub.cfg/{f=1} f&&/^```$/{if(inb){exit}; inb=1; next} inb&&/^menuentry/{exit} inb{print}' \
-    docs/bootloaders.md > "$work/selection.cfg"
-fi
-grep -q save_env "$work/selection.cfg" || { echo "vm-test: no GRUB selection found" >&2; exit 1; }
-cat scripts/vm/grub-head.cfg "$work/selection.cfg" scripts/vm/grub-tail.cfg > "$work/grub.cfg"
+# The shipped dist/grub/grub.cfg verbatim, between the rig's device settings (grub-head.cfg) and
+# its probe of the decision (grub-tail.cfg).
+cat scripts/vm/grub-head.cfg dist/grub/grub.cfg scripts/vm/grub-tail.cfg > "$work/grub.cfg"
 grub-mkstandalone -O x86_64-efi -o "$work/BOOTX64.EFI" \
   --modules="loadenv test echo halt reboot fat part_gpt ext2 linux serial terminal search normal sleep true" \
   "boot/grub/grub.cfg=$work/grub.cfg"
@@ -352,7 +349,7 @@ check_boots_complete
 check "slot A holds 3.0.0" eq "$(slot_version A)" 3.0.0
 check_status_truth B B
 check "last outcome rolled-back 3.0.0 (fell back)" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "rolled-back 3.0.0"
-check "A is not bootable any more" eq "$(status_field "g['A']['bootloader']")" bad
+check "status: the next boot is B, A is not good" eq "$(status_field "s['next_boot']+' '+str(g['A']['bootloader']!='good')")" "B True"
 [ "$(status_field "s['last']['outcome']")" = rolled-back ] && fallbacks=$((fallbacks + 1))
 phase_done "step 2"
 
@@ -371,9 +368,9 @@ phase_done "step 3"
 # ---------------------------------------------------------------------------------------------
 # Power cuts. After each: the next boot is a complete old or new slot, status tells the truth,
 # and installing again succeeds.
-phase "4. Power cut during the image write of 5.0.0 into A"
+phase "4. Power cut during the image write of 5.0.0 into A (a third of it written)"
 run_vm s4 "s4 install /mnt/bundles/v5.0.0.tsb" \
-  'grep -aq "\"event\":\"progress\".*\"bytes\":[1-9]" "$log"'
+  'grep -ao "\"bytes\":[0-9]*,\"event\":\"progress\",[^}]*\"total\":[0-9]*" "$log" | awk -F"[:,]" "\$2 * 3 > \$NF { f = 1 } END { exit !f }"'
 check "QEMU was killed during the install" eq "$killed" yes
 check "the cut came before the install finished" eval '! grep -aq "VMTEST install-done" "$log"'
 check "slot A is not bootable after the cut" eq "$(genv A_OK)" 0
@@ -399,49 +396,35 @@ run_vm s5 "s5 install /mnt/bundles/v6.0.0.tsb" 'grep -aq "VMTEST install-done" "
 check "QEMU was killed after staging" eq "$killed" yes
 check "install staged" eq "$(install_outcome)" staged
 check "slot B holds 6.0.0 complete" eq "$(slot_version B)" 6.0.0
-check_env ORDER "B A" B_TRIAL 1 B_TRY 0
+check_env ORDER "B A" B_OK 1 B_TRIAL 1 B_TRY 0
 phase_done "step 5"
-phase "5b. Next boot: GRUB boots the trial B 6.0.0; commit"
-run_vm s5b "s5b none"
+
+phase "5b. Next boot: GRUB boots the trial B 6.0.0; power cut during its health checks (before the commit)"
+run_vm s5b "s5b none" '[ "$(grep -ac "VMTEST health-check" "$log")" -ge 1 ]'
+check "QEMU was killed during the checks" eq "$killed" yes
+check "GRUB booted the trial B" eq "$(grep -ao 'VMTEST grub boot=[A-Z]*' "$log" | sed 's/.*=//' | tr '\n' ' ')" "B "
+check "the trial boot was B 6.0.0" eq "$(booted_slots | tail -1)" "B version=6.0.0"
 check_boots_complete
-check "boots: B 6.0.0" eq "$(booted_slots | tr '\n' ' ')" "B version=6.0.0 "
-check_status_truth B B
-check "last outcome committed 6.0.0" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "committed 6.0.0"
-check_env ORDER "B A" B_OK 1 B_TRIAL 0 B_TRY 0
-[ "$(status_field "s['last']['outcome']")" = committed ] && commits=$((commits + 1))
+check_env B_TRIAL 1 B_TRY 1 A_OK 1 A_TRY 0
 phase_done "step 5b"
 
-phase "6. Install 7.0.0 into A; power cut during the trial boot's health checks (before the commit)"
-run_vm s6 "s6 install /mnt/bundles/v7.0.0.tsb" \
-  '[ "$(grep -ac "VMTEST health-check" "$log")" -ge 1 ]'
-check "QEMU was killed during the checks" eq "$killed" yes
-check "the trial boot was A 7.0.0" eq "$(booted_slots | tail -1)" "A version=7.0.0"
-check_env A_TRIAL 1 A_TRY 1
-phase_done "step 6"
-phase "6b. Next boot: GRUB falls back to B 6.0.0; status tells the truth; install 7.0.0 again; commit"
-run_vm s6b "s6b install /mnt/bundles/v7.0.0.tsb"
-check "first boot after the cut is B 6.0.0" eq "$(booted_slots | head -1)" "B version=6.0.0"
+phase "5c. Next boot: GRUB falls back to A 5.0.0 on its own; status tells the truth; install 6.0.0 again; commit"
+run_vm s5c "s5c install /mnt/bundles/v6.0.0.tsb"
+check "GRUB chose A, then B" eq "$(grep -ao 'VMTEST grub boot=[A-Z]*' "$log" | sed 's/.*=//' | tr '\n' ' ')" "A B "
+check "first boot after the cut is A 5.0.0" eq "$(booted_slots | head -1)" "A version=5.0.0"
 first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //' || true)
-check "status after the cut: B primary, last rolled-back 7.0.0" eq \
-  "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(s["primary"], s["last"]["outcome"], s["last"]["version"])' "$first_status" 2>/dev/null)" "B rolled-back 7.0.0"
+check "status after the cut: A booted and primary, last rolled-back 6.0.0" eq \
+  "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(s["booted"], s["primary"], s["last"]["outcome"], s["last"]["version"])' "$first_status" 2>/dev/null)" "A A rolled-back 6.0.0"
 python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["last"]["outcome"]=="rolled-back" else 1)' "$first_status" 2>/dev/null \
   && fallbacks=$((fallbacks + 1))
 check "reinstall staged" eq "$(install_outcome)" staged
 check_boots_complete
-check "then A 7.0.0 booted" eq "$(booted_slots | tail -1)" "A version=7.0.0"
-check_status_truth A A
-check "last outcome committed 7.0.0" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "committed 7.0.0"
+check "then B 6.0.0 booted" eq "$(booted_slots | tail -1)" "B version=6.0.0"
+check_status_truth B B
+check "last outcome committed 6.0.0" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "committed 6.0.0"
+check_env ORDER "B A" B_OK 1 B_TRY 0 B_TRIAL 0 A_OK 1
 [ "$(status_field "s['last']['outcome']")" = committed ] && commits=$((commits + 1))
-phase_done "step 6b"
-
-phase "7. Power cut after the commit of A 7.0.0, then a plain boot: A 7.0.0, confirmed"
-run_vm s7 "s7 none" 'grep -aq "VMTEST boot slot=" "$log"'
-run_vm s7b "s7b none"
-check_boots_complete
-check "boots: A 7.0.0" eq "$(booted_slots | tr '\n' ' ')" "A version=7.0.0 "
-check_status_truth A A
-check_env ORDER "A B" A_OK 1 A_TRY 0 A_TRIAL 0
-phase_done "step 7"
+phase_done "step 5c"
 
 echo
 echo "VM rig: $(elapsed) s in all (timings per step above; serial logs in $work with KEEP=1)"
