@@ -356,7 +356,10 @@ phase_done "step 2"
 phase "3. Install 4.0.0 whose health check fails: rollback and reboot into B"
 run_vm s3 "s3 install /mnt/bundles/v4.0.0.tsb"
 check "install staged" eq "$(install_outcome)" staged
-check "boots: B 2.0.0, A 4.0.0 (trial), B 2.0.0" eq "$(booted_slots | tr '\n' ' ')" "B version=2.0.0 A version=4.0.0 B version=2.0.0 "
+check "GRUB chose B, A (the trial), B" eq "$(grep -ao 'VMTEST grub boot=[A-Z]*' "$log" | sed 's/.*=//' | tr '\n' ' ')" "B A B "
+# The trial's decision reboots before the rig's step unit starts: no "boot" line from A.
+check "the guest came up as B 2.0.0, then B 2.0.0 again" eq "$(booted_slots | tr '\n' ' ')" "B version=2.0.0 B version=2.0.0 "
+check "the trial's health checks ran and saw the web service failed" grep -aq 'VMTEST health-check .*web=failed' "$log"
 check_boots_complete
 check "slot A holds 4.0.0" eq "$(slot_version A)" 4.0.0
 check_env ORDER "B A" A_OK 0 B_OK 1
@@ -403,8 +406,9 @@ phase "5b. Next boot: GRUB boots the trial B 6.0.0; power cut during its health 
 run_vm s5b "s5b none" '[ "$(grep -ac "VMTEST health-check" "$log")" -ge 1 ]'
 check "QEMU was killed during the checks" eq "$killed" yes
 check "GRUB booted the trial B" eq "$(grep -ao 'VMTEST grub boot=[A-Z]*' "$log" | sed 's/.*=//' | tr '\n' ' ')" "B "
-check "the trial boot was B 6.0.0" eq "$(booted_slots | tail -1)" "B version=6.0.0"
-check_boots_complete
+# The cut came inside twinslot's decision, before the rig's step unit: no "boot" line.
+check "the cut came before the decision (no step ran)" eq "$(booted_slots | tr '\n' ' ')" ""
+check "slot B still holds 6.0.0 complete" eq "$(slot_version B)" 6.0.0
 check_env B_TRIAL 1 B_TRY 1 A_OK 1 A_TRY 0
 phase_done "step 5b"
 
