@@ -157,3 +157,14 @@ enum ProgressDisplay {
         }
     }
 }
+
+/// A refusal decided by a command itself (not by the engine), with the class that picks its exit code.
+struct CommandFailure: ClassifiedError {
+    let failureClass: FailureClass
+    let description: String
+
+    init(_ failureClass: FailureClass, _ description: String) {
+        self.failureClass = failureClass
+        self.description = description
+    }
+}

@@ -62,13 +62,15 @@ enum SimFixtures {
         #expect(kept % 512 == 0 && kept >= 512 && kept < 2048)
     }
 
-    /// Found in review: a slot file the writer created was synced but its name was not.
-    @Test func aRawSlotFileTheWriterCreatesSurvivesACut() throws {
+    /// A raw slot is never created (a wrong device name must not become a file that reads
+    /// back "OK"): the writer refuses a missing one and leaves no name behind, even durably.
+    @Test func aRawSlotIsNeverCreated() throws {
         let (storage, directory) = try storage()
-        let writer = try RawSlotWriter(storage: storage, path: .init(directory + "/new-slot.img"), size: 4)
-        try [UInt8]([1, 2, 3, 4]).withUnsafeBytes { try writer.write($0, at: 0) }
-        try writer.finish(size: 4)
-        #expect(storage.crash(.nothingPersisted).contents(directory + "/new-slot.img") == [1, 2, 3, 4])
+        #expect(throws: SlotError.self) {
+            _ = try RawSlotWriter(storage: storage, path: .init(directory + "/new-slot.img"), size: 4)
+        }
+        #expect(storage.fileKind(.init(directory + "/new-slot.img")) == nil)
+        #expect(storage.crash(.everythingPersisted).contents(directory + "/new-slot.img") == nil)
     }
 
     @Test func thePowerCutStopsEverything() throws {

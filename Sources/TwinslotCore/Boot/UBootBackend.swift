@@ -112,7 +112,15 @@ public struct UBootBackend: BootBackend {
     /// Writes the scheme's initial variables over the current environment (or an empty one
     /// when no copy is valid).
     public func provision(primary: SlotLetter) throws {
+        try provision(primary: primary, defaults: [:])
+    }
+
+    /// The same, over `defaults` (the board's default environment: bootcmd, …) where the
+    /// current environment lacks a variable. A blank flash has no valid copy, and an environment
+    /// written without bootcmd would leave U-Boot nothing to run.
+    public func provision(primary: SlotLetter, defaults: [String: String]) throws {
         var env = try store.snapshot().environment ?? UBootEnvironment()
+        for (name, value) in defaults where env[name] == nil { env[name] = value }
         for (name, value) in Self.initialVariables(primary: primary, attempts: attempts) { env[name] = value }
         try store.write(env)
     }

@@ -12,9 +12,10 @@ struct ConfigFixtureTests {
     @Test func grubFixtureLoads() throws {
         let path = repositoryRoot.appendingPathComponent("fixtures/configs/grub-device.toml").path
         let config = try SystemConfig.load(path: path)
-        #expect(config.bootloader.backend == .grub(grubenv: "/boot/grub/grubenv"))
+        #expect(config.bootloader.backend == .grub(grubenv: "/boot/efi/EFI/twinslot/grubenv"))
+        #expect(config.slotClasses[0].b == "/dev/disk/by-partlabel/rootfs-b")
         #expect(config.slotClasses.map(\.name) == ["rootfs", "runtime", "apps"])
-        #expect(config.health.checks.map(\.kind.name) == ["http", "systemd", "command"])
+        #expect(config.health.checks.map(\.kind.name) == ["systemd", "http", "systemd", "command"])
         #expect(config.health.deadline == .seconds(600))
     }
 

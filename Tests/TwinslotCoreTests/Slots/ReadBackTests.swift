@@ -22,6 +22,7 @@ import Testing
     @Test func regionsWrittenInOddPiecesVerify() throws {
         let bytes = image(2 * Int(RawSlotWriter.writeBackInterval) + 12_345)
         let path = FilePath(directory + "/slot.img")
+        FileManager.default.createFile(atPath: path.string, contents: nil)
         let writer = try RawSlotWriter(storage: storage, path: path, size: UInt64(bytes.count))
         var offset = 0
         var piece = 1
@@ -39,6 +40,7 @@ import Testing
     @Test func outOfOrderWritesFallBackToTheWholeImageHash() throws {
         let bytes = image(300_000)
         let path = FilePath(directory + "/slot2.img")
+        FileManager.default.createFile(atPath: path.string, contents: nil)
         let writer = try RawSlotWriter(storage: storage, path: path, size: UInt64(bytes.count))
         try bytes[150_000...].withUnsafeBytes { try writer.write($0, at: 150_000) }
         try bytes[..<150_000].withUnsafeBytes { try writer.write($0, at: 0) }
