@@ -183,9 +183,16 @@ cat scripts/vm/grub-head.cfg dist/grub/grub.cfg scripts/vm/grub-tail.cfg > "$wor
 grub-mkstandalone -O x86_64-efi -o "$work/BOOTX64.EFI" \
   --modules="loadenv test echo halt reboot fat part_gpt ext2 linux serial terminal search normal sleep true" \
   "boot/grub/grub.cfg=$work/grub.cfg"
-# The initial grubenv: group A committed, B empty (what provisioning writes).
-grub-editenv "$work/grubenv" create
-grub-editenv "$work/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 A_TRIAL=0 B_OK=0 B_TRY=0 B_TRIAL=0
+# The initial grubenv, as on the production line: `twinslot bootloader init` (group A committed,
+# B not bootable), run on the host with the device's system.toml pointed at the file.
+sed "s|^grubenv = .*|grubenv = \"$work/grubenv\"|" "$root/etc/twinslot/system.toml" > "$work/factory.toml"
+rm -f "$work/grubenv"
+if ! "$bin" bootloader init --config "$work/factory.toml" > "$work/bootloader-init.log" 2>&1; then
+  echo "   twinslot bootloader init failed ($(tail -1 "$work/bootloader-init.log")); grub-editenv instead"
+  grub-editenv "$work/grubenv" create
+  grub-editenv "$work/grubenv" set ORDER="A B" A_OK=1 A_TRY=0 A_TRIAL=0 B_OK=0 B_TRY=0 B_TRIAL=0
+fi
+echo "   initial grubenv: $(grub-editenv "$work/grubenv" list | tr '\n' ' ')"
 ESP_MIB=40 DATA_MIB=64 PART_MIB=$((ROOT_MIB + 24))
 rm -f "$work/esp.img"
 mkfs.vfat -n ESP -C "$work/esp.img" $((ESP_MIB * 1024)) >/dev/null
