@@ -392,6 +392,8 @@ check "first boot after the cut is B 2.0.0" eq "$(booted_slots | head -1)" "B ve
 first_status=$(grep -a 'VMTEST status: ' "$log" | head -1 | sed 's/.*VMTEST status: //' || true)
 check "status after the cut: B primary, A not bootable" eq \
   "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); g={x["group"]:x for x in s["groups"]}; print(s["primary"], g["A"]["bootloader"])' "$first_status" 2>/dev/null)" "B bad"
+check "status after the cut: the last operation is the interrupted install of 5.0.0, failed" eq \
+  "$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(s["last"]["outcome"], s["last"]["version"], s["last"]["target"])' "$first_status" 2>/dev/null)" "failed 5.0.0 A"
 check "reinstall staged" eq "$(install_outcome)" staged
 check_boots_complete
 check "then A 5.0.0 booted" eq "$(booted_slots | tail -1)" "A version=5.0.0"
