@@ -267,8 +267,8 @@ run_vm() { # run_vm NAME STEP [KILL_CONDITION]
       cuts=$((cuts + 1))
       echo "   power cut (SIGKILL) at $(( $(date +%s) - t )) s: $(grep -a VMTEST "$log" | tail -1 | cut -c1-120)"
     fi
-    if [ $(( $(date +%s) - t )) -gt "${VM_STEP_TIMEOUT:-600}" ]; then
-      kill -9 "$qpid"; violation "$name: no poweroff within ${VM_STEP_TIMEOUT:-600} s"; break
+    if [ $(( $(date +%s) - t )) -gt "${VM_STEP_TIMEOUT:-1500}" ]; then
+      kill -9 "$qpid"; violation "$name: no poweroff within ${VM_STEP_TIMEOUT:-1500} s"; break
     fi
     sleep 0.2
   done
