@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Measures twinslot against this machine's limits, in one run, side by side. Nothing here is a
 # pass/fail gate: it prints what it measured. Usage: scripts/bench.sh [SIZE_MIB] [REPEATS]
+# BENCH_SECTIONS picks what runs (default "base url"): base, the pipeline against the machine's
+# limits; url, installs from nginx, python's http.server and goosebit against the file install
+# (scripts/bench-url.sh, URL_RSS_SIZES for its RSS sweep, default "2048").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
@@ -99,6 +102,11 @@ measure() {
   printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
+# Peak memory of a command, in KiB.
+rss() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -1; }
+sections=" ${BENCH_SECTIONS:-base url} "
+
+if [[ $sections == *" base "* ]]; then
 declare -A seconds
 # name @ command @ setup run before each timing (not timed)
 rows=(
@@ -128,7 +136,6 @@ done
 rm -f "$cache/recreated.tsb" "$cache/recompressed.zst" "$cache/dd.img"
 
 # Peak memory and the flip, measured on one more install each.
-rss() { /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -1; }
 fresh_device
 flip=$("$bin" install "$devbundle" --config "$cache/device/system.toml" --json | tail -1 | python3 -c 'import json,sys; print("%.1f" % (1000 * json.load(sys.stdin)["flip_seconds"]))')
 fresh_device
@@ -171,3 +178,6 @@ printf 'install speed / swupdate speed:      %.2f (target >= 1.5)\n' \
   "$(ratio "${seconds[swupdate -i (raw, CMS)]}" "${seconds[twinslot install]}")"
 printf 'create speed / (zstd -T0) speed:     %.2f\n' \
   "$(ratio "${seconds[zstd -3 -T0 compress]}" "${seconds[twinslot bundle create]}")"
+fi
+
+[[ $sections == *" url "* ]] && . scripts/bench-url.sh

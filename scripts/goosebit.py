@@ -288,6 +288,16 @@ def cmd_log(args: argparse.Namespace) -> None:
     sys.stdout.write(result.get("log") or "")  # type: ignore[union-attr]
 
 
+def cmd_devices(args: argparse.Namespace) -> None:
+    print(json.dumps(Client(args.dir).devices()))
+
+
+def cmd_rollout(args: argparse.Namespace) -> None:
+    # Devices in update mode "rollout" on this feed get the software (fleet soak).
+    client = Client(args.dir)
+    client.call("PUT", "/api/v1/rollouts", {"name": args.name, "feed": args.feed, "software_id": int(args.software)})
+
+
 def cmd_set_token(args: argparse.Namespace) -> None:
     # PUT creates the device when it does not exist yet (strict-mode provisioning).
     Client(args.dir).call("PUT", "/api/v1/devices", {"devices": [args.device], "auth_token": args.token})
@@ -325,6 +335,17 @@ def main() -> int:
         p.add_argument("--dir", required=True)
         p.add_argument("--device", required=True)
         p.set_defaults(func=func)
+
+    devices = sub.add_parser("devices", help="every device, as the management API lists them (JSON)")
+    devices.add_argument("--dir", required=True)
+    devices.set_defaults(func=cmd_devices)
+
+    rollout = sub.add_parser("rollout", help="roll software out to the devices of a feed in update mode rollout")
+    rollout.add_argument("--dir", required=True)
+    rollout.add_argument("--software", required=True)
+    rollout.add_argument("--feed", default="default")
+    rollout.add_argument("--name", default="soak")
+    rollout.set_defaults(func=cmd_rollout)
 
     token = sub.add_parser("set-token")
     token.add_argument("--dir", required=True)

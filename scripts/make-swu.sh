@@ -3,9 +3,14 @@
 # read it: a cpio "newc with CRC" archive (cpio -o -H crc) whose first member is sw-description,
 # then sw-description.sig (when signing), then the images.
 #
-# Usage: make-swu.sh OUT --version V --hardware REV [--hardware REV2 ...] [--board NAME]
-#                    --image CLASS=FILE [--image CLASS=FILE ...]
+# Usage: make-swu.sh OUT --version V [--security-version N] --hardware REV [--hardware REV2 ...]
+#                    [--board NAME] --image CLASS=FILE [--image CLASS=FILE ...]
 #                    [--cert PEM --key PEM [--chain PEM]]
+#
+# --security-version N writes `twinslot-security-version = N;` next to `version` in `software`
+# (docs/swupdate.md): the anti-rollback floor twinslot applies. Without it the bundle has
+# security version 0, which never raises the floor and installs over anything at 0, so a
+# release that must not be downgraded from needs it.
 #
 # Each image is zstd-compressed into CLASS.img.zst and described as
 #   { filename = "CLASS.img.zst"; type = "raw"; device = "twinslot:CLASS";
@@ -34,16 +39,17 @@
 # expressions are not understood by goosebit.
 set -euo pipefail
 
-usage() { echo "usage: make-swu.sh OUT --version V --hardware REV [--board NAME] --image CLASS=FILE... [--cert PEM --key PEM [--chain PEM]]" >&2; exit 2; }
+usage() { echo "usage: make-swu.sh OUT --version V [--security-version N] --hardware REV [--board NAME] --image CLASS=FILE... [--cert PEM --key PEM [--chain PEM]]" >&2; exit 2; }
 
 out=${1:-}
 [ -n "$out" ] && [ "${out#--}" = "$out" ] || usage
 shift
-version="" board="" cert="" key="" chain=""
+version="" security="" board="" cert="" key="" chain=""
 hardware=() images=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --version) version=${2:?}; shift 2 ;;
+    --security-version) security=${2:?}; shift 2 ;;
     --hardware) hardware+=("${2:?}"); shift 2 ;;
     --board) board=${2:?}; shift 2 ;;
     --image) images+=("${2:?}"); shift 2 ;;
@@ -55,6 +61,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$version" ] && [ ${#hardware[@]} -gt 0 ] && [ ${#images[@]} -gt 0 ] || usage
 { [ -n "$cert" ] && [ -n "$key" ]; } || { [ -z "$cert" ] && [ -z "$key" ]; } || usage
+[ -z "$security" ] || [[ "$security" =~ ^[0-9]+$ ]] || { echo "make-swu.sh: --security-version must be an integer >= 0" >&2; exit 2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -89,7 +96,8 @@ cat > "$work/sw-description" <<EOF
 software =
 {
     version = "$version";
-$body
+${security:+    twinslot-security-version = $security;
+}$body
 };
 EOF
 

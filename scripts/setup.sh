@@ -10,6 +10,8 @@ packages=(
   openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
   # the VM rig (scripts/vm-test.sh): QEMU with OVMF, GRUB EFI, the disk tools, mmdebstrap
   qemu-system-x86 qemu-utils ovmf grub-efi-amd64-bin mtools dosfstools mmdebstrap e2fsprogs gdisk fdisk
+  # scripts/uboot-test.sh: the real U-Boot (qemu_arm64) under QEMU, mkimage, a FAT disk without loop mounts
+  qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools fdisk
 )
 
 missing=()

@@ -78,8 +78,9 @@ static inline CURLMcode ts_curl_multi_remove_handle(const struct ts_curl_api *ap
 static inline CURLMcode ts_curl_multi_perform(const struct ts_curl_api *api, CURLM *multi, int *running) {
     return api->multi_perform(multi, running);
 }
-static inline CURLMcode ts_curl_multi_poll(const struct ts_curl_api *api, CURLM *multi, int timeout_ms) {
-    return api->multi_poll(multi, NULL, 0, timeout_ms, NULL);
+/* `ready` receives how many sockets had events: 0 means the wait ended by a timer. */
+static inline CURLMcode ts_curl_multi_poll(const struct ts_curl_api *api, CURLM *multi, int timeout_ms, int *ready) {
+    return api->multi_poll(multi, NULL, 0, timeout_ms, ready);
 }
 static inline CURLMsg *ts_curl_multi_info_read(const struct ts_curl_api *api, CURLM *multi, int *queued) {
     return api->multi_info_read(multi, queued);

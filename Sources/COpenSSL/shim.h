@@ -1,6 +1,7 @@
 #ifndef TWINSLOT_COPENSSL_SHIM_H
 #define TWINSLOT_COPENSSL_SHIM_H
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -20,6 +21,13 @@ static inline void ts_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
 static inline void ts_sk_X509_pop_free(STACK_OF(X509) *s) { sk_X509_pop_free(s, X509_free); }
 static inline int ts_sk_CMS_SignerInfo_num(STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
 static inline CMS_SignerInfo *ts_sk_CMS_SignerInfo_value(STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
+/* Whether the error that ended a PEM read is "no start line": the end of the blocks, not a damaged one. */
+static inline int ts_pem_error_is_end(void) {
+    unsigned long e = ERR_peek_last_error();
+    return ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+}
+/* Revocation checked for every certificate of the chain, not only the leaf. */
+static const unsigned long ts_X509_V_FLAG_CRL_CHECK_CHAIN = X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
 static const unsigned long ts_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
 static const unsigned int ts_CMS_BINARY = CMS_BINARY;
 static const unsigned int ts_CMS_DETACHED = CMS_DETACHED;

@@ -19,6 +19,9 @@ public enum FleetError: ClassifiedError, Equatable {
     case httpUnavailable(reason: String)
     /// An option or a URL that cannot work.
     case invalidRequest(String)
+    /// The server redirected where twinslot does not follow: another scheme than http or
+    /// https, a malformed Location, or more than 10 redirects (a loop).
+    case redirectRefused(url: String, reason: String)
 
     public var failureClass: FailureClass {
         switch self {
@@ -28,6 +31,7 @@ public enum FleetError: ClassifiedError, Equatable {
         case .artifactMismatch: .badBundle
         case .protocolViolation: .network
         case .invalidRequest: .usage
+        case .redirectRefused: .network
         case .httpUnavailable: .config
         }
     }
@@ -45,6 +49,8 @@ public enum FleetError: ClassifiedError, Equatable {
             "\(url): \(what) is \(actual), the server announced \(expected)"
         case .protocolViolation(let url, let detail): "\(url): \(detail)"
         case .invalidRequest(let detail): detail
+        case .redirectRefused(let url, let reason):
+            "\(url) redirected where twinslot does not follow (only http and https, at most 10 redirects): \(reason)"
         case .httpUnavailable(let reason):
             "HTTP is unavailable: libcurl (libcurl.so.4, Debian package libcurl4) could not be loaded: \(reason)"
         }

@@ -14,14 +14,25 @@ struct AgentCommand: ParsableCommand {
         abstract: "Poll a hawkBit DDI server, install what it assigns, and report how it ended.",
         discussion: """
             Polls {server}/{tenant}/controller/v1/{controller-id} at the interval the server \
-            asks for, sends the device's attributes (hw_boardname, hw_revision, sw_version), \
-            streams an assigned bundle (native or SWUpdate .swu) through the same install as \
-            'twinslot install' while checking the size and every hash the server announced, \
-            reports progress, and reboots into the trial. After 'twinslot boot' committed or \
-            rolled back, the next poll closes the action with success, or with failure and \
-            the health checks' details. Anti-rollback applies: a downgrade is refused and \
-            reported as a failure. A server that is down is retried with backoff and jitter; \
-            it never delays booting or committing, which do not depend on the agent.
+            asks for, sends the device's attributes (hw_boardname, hw_revision, sw_version, and \
+            any from --attributes-file or --attributes-command), streams an assigned bundle \
+            (native or SWUpdate .swu) through the same install as 'twinslot install' while \
+            checking the size and every hash the server announced, reports progress, and \
+            reboots into the trial. After 'twinslot boot' committed or rolled back, the next \
+            poll closes the action with success, or with failure and each health check's line.
+
+            The server's wishes are honoured as the DDI API describes them: download/update \
+            'skip' (nothing now), 'attempt' (twinslot consents) and 'forced'; a maintenance \
+            window (download now, report 'downloaded', install once the window is available); \
+            and cancelAction (accepted while nothing is written to a slot, rejected with the \
+            reason once the bundle is staged).
+
+            A downgrade is refused and reported as a failure (exit 13 with --once): a bundle \
+            below the device's security-version floor, and, with 'allow-older-version = false' \
+            in [security] of system.toml, any bundle whose version is older than the running one \
+            (docs/configuration.md). A server that is down is retried with exponential backoff, \
+            full jitter and its Retry-After; it never delays booting or committing, which do not \
+            depend on the agent.
 
             With --once, one poll cycle runs and the exit code tells how it went (docs/cli.md).
             """
@@ -35,8 +46,14 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("This device's controller id on the server.", valueName: "id")) var controllerId: String
     @Option(
         help: ArgumentHelp(
-            "A file holding the device's target token, sent as 'Authorization: TargetToken'.", valueName: "path"))
+            "A file holding the device's target token, sent as 'Authorization: TargetToken' to the DDI server (and to artifact URLs on the same scheme, host and port only).",
+            valueName: "path"))
     var tokenFile: String?
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the tenant's gateway token, sent as 'Authorization: GatewayToken' instead of a target token (one credential for many devices behind a gateway; hawkBit only, goosebit has none).",
+            valueName: "path"))
+    var gatewayTokenFile: String?
     @Option(
         help: ArgumentHelp(
             "hw_boardname sent to the server: the board section a .swu names for this device, or 'default' for a .swu whose hardware-compatibility list is top-level."
@@ -47,11 +64,40 @@ struct AgentCommand: ParsableCommand {
             "hw_revision sent to the server (default: the configured compatible string, which a .swu's hardware-compatibility must list)."
         ))
     var hwRevision: String?
+    @Option(
+        help: ArgumentHelp(
+            "A file of key=value lines (# comments) sent as extra configData attributes, e.g. serial=0042 or site=plant-3; read at every cycle, sent when it changes.",
+            valueName: "path"))
+    var attributesFile: String?
+    @Option(
+        help: ArgumentHelp(
+            "A program (run without a shell or arguments, 10 s at most) whose standard output is key=value lines sent as extra configData attributes, run at every cycle.",
+            valueName: "path"))
+    var attributesCommand: String?
+    @Option(
+        help: ArgumentHelp(
+            "Without --once: the first backoff ceiling after a failed cycle, in seconds; it doubles per failure up to --backoff-max and each pause is a uniform pick below it (full jitter).",
+            valueName: "seconds"))
+    var backoffInitial: Double = 5
+    @Option(
+        help: ArgumentHelp(
+            "Without --once: the largest backoff ceiling, in seconds. A server's Retry-After (429/503) is honoured even when longer (up to an hour).",
+            valueName: "seconds"))
+    var backoffMax: Double = 300
     @Flag(help: "Run one poll cycle and exit.") var once = false
     @Flag(help: "With --once: print the cycle's result as JSON.") var json = false
 
     func validate() throws {
         if json && !once { throw ValidationError("--json goes with --once (the long-running agent logs to stderr)") }
+        if tokenFile != nil && gatewayTokenFile != nil {
+            throw ValidationError("--token-file and --gateway-token-file exclude each other: a request carries one")
+        }
+        if attributesFile != nil && attributesCommand != nil {
+            throw ValidationError("--attributes-file and --attributes-command exclude each other")
+        }
+        if !(backoffInitial > 0) || !(backoffMax >= backoffInitial) {
+            throw ValidationError("--backoff-initial must be > 0 and --backoff-max at least as large")
+        }
     }
 
     struct CycleReport: Encodable {
@@ -62,26 +108,36 @@ struct AgentCommand: ParsableCommand {
         var sleepSeconds: Double
     }
 
+    static func firstWord(_ path: String) throws -> String {
+        guard let bytes = try? PosixStorage().readFile(FilePath(path)),
+            let word = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first
+        else {
+            throw FleetError.invalidRequest("cannot read a token from \(path)")
+        }
+        return String(word)
+    }
+
     func run() throws {
         try reportingFailures(json: json) {
             let device = try global.device()
             let keyring = try Keyring(contentsOf: device.config.keyring)
-            var token: String?
-            if let tokenFile {
-                guard let bytes = try? PosixStorage().readFile(FilePath(tokenFile)) else {
-                    throw FleetError.invalidRequest("cannot read the token file \(tokenFile)")
-                }
-                token = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(
-                    String.init)
-            }
+            var credential: DDIClient.Credential?
+            if let tokenFile { credential = .target(try Self.firstWord(tokenFile)) }
+            if let gatewayTokenFile { credential = .gateway(try Self.firstWord(gatewayTokenFile)) }
             let client = try DDIClient(
-                server: server, tenant: tenant, controllerID: controllerId, token: token, options: transport.httpOptions
-            )
+                server: server, tenant: tenant, controllerID: controllerId, credential: credential,
+                options: transport.httpOptions(device.config.network))
             var logger = Logger(label: "twinslot.agent")
             logger.logLevel = .info
+            let attributes: AgentAttributes =
+                if let attributesFile { .file(attributesFile) } else if let attributesCommand {
+                    .command([attributesCommand])
+                } else { .none }
             let agent = HawkBitAgent(
                 device: device, keyring: keyring, client: client,
-                identity: .init(board: hwBoard, revision: hwRevision ?? device.config.compatible), logger: logger)
+                identity: .init(
+                    board: hwBoard, revision: hwRevision ?? device.config.compatible, attributes: attributes),
+                logger: logger)
             if once {
                 let result = try agent.cycle()
                 if json { printJSONLine(report(result, sleep: agent.sleepSeconds)) }
@@ -89,18 +145,22 @@ struct AgentCommand: ParsableCommand {
                 return
             }
             var failures = 0
-            let backoff = RetryPolicy(attempts: .max, initialDelay: 5, maximumDelay: 300)
+            let schedule = PollSchedule(initialBackoff: backoffInitial, maximumBackoff: backoffMax)
             while true {
                 let pause: Double
                 do {
                     _ = try agent.cycle()
                     failures = 0
-                    pause = agent.sleepSeconds * Double.random(in: 0.9...1.1)
+                    pause = schedule.afterSuccess(sleep: agent.sleepSeconds)
                 } catch {
                     failures += 1
-                    pause = backoff.delay(afterFailure: failures)
+                    pause = schedule.afterFailure(failures, retryAfter: agent.retryAfter)
                     logger.warning(
-                        "poll cycle failed; retrying", metadata: ["error": "\(error)", "in_seconds": "\(Int(pause))"])
+                        "poll cycle failed; retrying",
+                        metadata: [
+                            "error": "\(error)", "in_seconds": "\(fixedPoint(pause, digits: 1))",
+                            "retry_after": "\(agent.retryAfter.map { fixedPoint($0, digits: 0) } ?? "none")",
+                        ])
                 }
                 usleep(UInt32(min(pause, 3600) * 1_000_000))
             }
@@ -116,6 +176,9 @@ struct AgentCommand: ParsableCommand {
         case .reported(let success): CycleReport(result: "reported", success: success, sleepSeconds: sleep)
         case .refused(let failureClass):
             CycleReport(result: "refused", failureClass: failureClass.rawValue, sleepSeconds: sleep)
+        case .downloaded(let version): CycleReport(result: "downloaded", version: version, sleepSeconds: sleep)
+        case .canceled: CycleReport(result: "canceled", sleepSeconds: sleep)
+        case .cancelRejected: CycleReport(result: "cancel-rejected", sleepSeconds: sleep)
         }
     }
 }

@@ -14,7 +14,8 @@ struct BundleVerifyCommand: ParsableCommand {
         discussion: """
             Streams the whole bundle once (memory does not grow with its size) and exits 0 only \
             if the signature chains to the keyring and every image decompresses to exactly its \
-            declared size and SHA-256. A SWUpdate .swu is verified the same way: the CMS \
+            declared size and SHA-256, and every directory image's tar passes the checks install \
+            extracts it with (docs/bundle-format.md). A SWUpdate .swu is verified the same way: the CMS \
             signature of sw-description, then every image of every set against its sha256.
             """
     )
@@ -48,7 +49,10 @@ struct BundleVerifyCommand: ParsableCommand {
             let verified = try reader.readManifest(keyring: ring)
             var images: [ImageReport] = []
             while let image = try reader.nextImage() {
-                let digest = try reader.streamImage(image, into: nil, limit: nil)
+                // A directory image is walked as install extracts it (ImageTarRules), writing nothing.
+                let tarCheck = image.content == .tar ? ImageTarCheckSink(member: image.member) : nil
+                let digest = try reader.streamImage(image, into: tarCheck, limit: nil)
+                try tarCheck?.finish()
                 images.append(ImageReport(slotClass: image.slotClass, size: digest.size, sha256: digest.sha256))
             }
             let seconds = Date().timeIntervalSince(start)

@@ -74,6 +74,12 @@ struct InstallCommand: ParsableCommand {
         var resumes: Int
         /// The bundle offset this install continued an interrupted one from (nil: the start).
         var resumedFrom: UInt64?
+        /// How the transfer waited (TransferCounters): a download bound by the network has
+        /// few polls, none of them paused, and almost no timeouts.
+        var polls: Int
+        var pollTimeouts: Int
+        var pausedPolls: Int
+        var pauses: Int
     }
 
     func run() throws {
@@ -85,13 +91,14 @@ struct InstallCommand: ParsableCommand {
             if waitHealth, let settled = try settledEarlier(device: device, installer: installer) {
                 return try finishWaiting(settled, json: json)
             }
-            let source = try openBundle(bundle, transport: transport)
+            let source = try openBundle(bundle, transport: transport, network: device.config.network)
             let outcome = try installer.install(from: source, dryRun: dryRun, progress: progress)
             let download = (source as? HTTPByteSource).map {
-                Download(
+                let counters = $0.totalCounters
+                return Download(
                     bytesReceived: $0.totalBytesReceived, bytesRefetched: $0.totalBytesRefetched,
-                    resumes: $0.totalResumes,
-                    resumedFrom: outcome.resumedFromOffset)
+                    resumes: $0.totalResumes, resumedFrom: outcome.resumedFromOffset, polls: counters.polls,
+                    pollTimeouts: counters.pollTimeouts, pausedPolls: counters.pausedPolls, pauses: counters.pauses)
             }
             if json {
                 printJSONLine(
@@ -138,12 +145,13 @@ struct InstallCommand: ParsableCommand {
     private func settledEarlier(device: Device, installer: Installer) throws -> DeviceState.FinishedOperation? {
         let (state, _) = try Journal.readState(storage: device.storage, directory: device.dataDirectory)
         // On the trial boot: installing is refused then, so recognise the operation by its source.
-        let name = try openBundle(bundle, transport: transport).name
+        let name = try openBundle(bundle, transport: transport, network: device.config.network).name
         if let operation = state.operation, operation.phase >= .flipped, operation.source == name {
             return try DecisionWaiter(device: device).wait(for: operation.id, timeout: .seconds(waitTimeout))
         }
         // Reading the manifest only (a dry run) tells the version without writing anything.
-        let planned = try installer.install(from: try openBundle(bundle, transport: transport), dryRun: true)
+        let planned = try installer.install(
+            from: try openBundle(bundle, transport: transport, network: device.config.network), dryRun: true)
         if planned.kind == .alreadyInstalled, let last = state.last, last.outcome == .committed { return last }
         if let last = state.last, last.outcome == .rolledBack, last.version == planned.version { return last }
         return nil

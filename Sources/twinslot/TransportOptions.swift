@@ -24,32 +24,38 @@ struct TransportOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Seconds without a byte before a transfer is dropped and resumed.", valueName: "seconds"))
-    var stallTimeout: Int = 30
+            "Seconds below the low-speed limit (system.toml [network] low-speed-limit, default 1024 bytes/s) before a transfer is cut and resumed; default [network] low-speed-time, 30.",
+            valueName: "seconds"))
+    var stallTimeout: Int?
 
     func validate() throws {
         guard retries >= 1 else { throw ValidationError("--retries must be at least 1") }
-        guard stallTimeout >= 1 else { throw ValidationError("--stall-timeout must be at least 1 second") }
+        if let stallTimeout, stallTimeout < 1 {
+            throw ValidationError("--stall-timeout must be at least 1 second")
+        }
         if (clientCert == nil) != (clientKey == nil) {
             throw ValidationError("--client-cert and --client-key go together")
         }
     }
 
-    var httpOptions: HTTPOptions {
+    /// The options for this device: the command line's, over system.toml's `[network]` bounds.
+    func httpOptions(_ network: NetworkConfig) -> HTTPOptions {
         var options = HTTPOptions()
         options.caFile = caFile
         options.clientCertificate = clientCert
         options.clientKey = clientKey
         options.retry.attempts = retries
-        options.stallTimeout = stallTimeout
+        options.lowSpeedLimit = network.lowSpeedLimit
+        options.stallTimeout = stallTimeout ?? network.lowSpeedSeconds
         return options
     }
 }
 
-/// `install` takes a path or a URL: a URL is streamed with no local copy.
-func openBundle(_ location: String, transport: TransportOptions) throws -> any ByteSource {
-    if location.hasPrefix("http://") || location.hasPrefix("https://") {
-        return try HTTPByteSource(url: location, options: transport.httpOptions)
+/// `install` takes a path or a URL (`http://` or `https://`, in any case): a URL is streamed
+/// with no local copy.
+func openBundle(_ location: String, transport: TransportOptions, network: NetworkConfig) throws -> any ByteSource {
+    if HTTPByteSource.isHTTPURL(location) {
+        return try HTTPByteSource(url: location, options: transport.httpOptions(network))
     }
     return try FileByteSource(path: location)
 }

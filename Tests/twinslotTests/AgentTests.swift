@@ -59,6 +59,11 @@ import Testing
 
         // Before the reboot nothing is closed; the server still shows it running.
         #expect(try cycle(server.url)["result"] as? String == "waiting-for-boot")
+        let metrics = try String(contentsOfFile: sim.device + "/data/twinslot.prom", encoding: .utf8)
+        #expect(metrics.contains("twinslot_agent_consecutive_failures 0"), "\(metrics)")
+        #expect(metrics.contains("twinslot_agent_action_info{id=\"\(software)\",phase=\"waiting-for-boot\"} 1"))
+        #expect(metrics.contains("twinslot_agent_last_successful_poll_timestamp_seconds 1"))
+        #expect(!metrics.contains("result=\"committed\"} 1"), "the adoption of group A is no commit: \(metrics)")
 
         let reboot = try sim.twinslot("sim", "reboot", sim.device)
         #expect(reboot.status == 0, "\(reboot.stderr)")
@@ -93,6 +98,8 @@ import Testing
         let log = try server.log(device: controller)
         #expect(log.contains("apps-selftest"), "\(log)")
         #expect(log.contains("selftest 3.0.0"), "\(log)")
+        // The per-check line comes from the boot report, found by its operation id.
+        #expect(log.contains("health apps-selftest: FAILED"), "\(log)")
     }
 
     @Test func aDowngradeIsRefusedAndReportedAsAFailure() throws {

@@ -47,6 +47,20 @@ import Testing
         #expect(decision.stdout.contains("selftest failed"), "\(decision.stdout)")
     }
 
+    /// With SIGCHLD ignored (inherited from a careless parent), waitpid answers ECHILD: a
+    /// required check whose exit status cannot be read fails, it is never read as status 0.
+    @Test func aCheckWhoseStatusCannotBeReadFailsClosed() throws {
+        let sim = try SimulatedDeviceFixture("echild")
+        #expect(try sim.twinslot("install", try sim.bundle("2.0", securityVersion: 2, seed: 2)).status == 0)
+        let reboot = try CLI.run(
+            "/bin/bash", ["-c", "trap '' CHLD; exec \"$0\" sim reboot \"$1\"", CLI.binary, sim.device])
+        #expect(reboot.stdout.contains("rolled-back"), "\(reboot.stdout)")
+        // The reboot command's status cannot be read either: reported, not taken as success.
+        #expect(reboot.status != 0 && reboot.stderr.contains("the reboot command"), "\(reboot.stderr)")
+        #expect(reboot.stdout.contains("waitpid"), "\(reboot.stdout)")
+        #expect(try sim.status()["primary"] as? String == "A")
+    }
+
     @Test func versionFlag() throws {
         let result = try CLI.twinslot("--version")
         #expect(result.status == 0)

@@ -21,7 +21,7 @@ struct SimulatedDeviceFixture {
     func bundle(
         _ version: String, securityVersion: Int, seed: UInt8, compatible: String = "twinslot-sim",
         classes: [String] = ["rootfs", "firmware", "apps"], incompressible: Bool = false,
-        failingSelftest: Bool = false
+        failingSelftest: Bool = false, appsImage: String? = nil
     ) throws -> String {
         let dir = root + "/content-\(version)"
         try FileManager.default.createDirectory(atPath: dir + "/apps/bin", withIntermediateDirectories: true)
@@ -47,7 +47,9 @@ struct SimulatedDeviceFixture {
         FileManager.default.createFile(atPath: dir + "/apps/VERSION", contents: Data("\(version)\n".utf8))
         FileManager.default.createFile(
             atPath: dir + "/apps/bin/run", contents: Data("#!/bin/sh\necho \(version)\n".utf8))
-        let paths = ["rootfs": dir + "/rootfs.img", "firmware": dir + "/firmware.img", "apps": dir + "/apps"]
+        let paths = [
+            "rootfs": dir + "/rootfs.img", "firmware": dir + "/firmware.img", "apps": appsImage ?? dir + "/apps",
+        ]
         let out = root + "/bundle-\(version).tsb"
         var arguments = [
             "bundle", "create", "--out", out, "--compatible", compatible, "--version", version, "--security-version",

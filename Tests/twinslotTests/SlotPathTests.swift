@@ -54,4 +54,32 @@ import Testing
         #expect(result.stderr.contains("regular file under /dev"), "\(result.stderr)")
         #expect(FileManager.default.contents(atPath: leftOver) == Data())
     }
+
+    /// A slot device that holds a mounted file system (here a loop device mounted by the test;
+    /// on a device, the running root named as the other group's slot) is never written.
+    @Test func aMountedDeviceIsNeverWritten() throws {
+        let sim = try SimulatedDeviceFixture("slot-mounted")
+        let image = sim.root + "/disk.img"
+        FileManager.default.createFile(atPath: image, contents: Data(count: 8 << 20))
+        let attach = try CLI.run("/sbin/losetup", ["-f", "--show", image])
+        let loop = attach.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(attach.status == 0 && loop.hasPrefix("/dev/loop"), "losetup: \(attach.stderr)")
+        defer { _ = try? CLI.run("/sbin/losetup", ["-d", loop]) }
+        #expect(try CLI.run("/sbin/mkfs.ext4", ["-q", "-F", loop]).status == 0)
+        let mountPoint = sim.root + "/mnt"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try CLI.run("/bin/mount", [loop, mountPoint]).status == 0)
+        var mounted = true
+        defer { if mounted { _ = try? CLI.run("/bin/umount", [mountPoint]) } }
+        let config = try configWith(sim, rootfsB: loop, name: "mounted")
+        let v2 = try sim.bundle("2.0", securityVersion: 2, seed: 2)
+        let refused = try CLI.twinslot("install", v2, "--config", config)
+        #expect(refused.status == 17, "\(refused.stderr)")
+        #expect(refused.stderr.contains("mounted at \(mountPoint)"), "\(refused.stderr)")
+        // Unmounted, the same block device takes the image.
+        #expect(try CLI.run("/bin/umount", [mountPoint]).status == 0)
+        mounted = false
+        let installed = try CLI.twinslot("install", v2, "--config", config)
+        #expect(installed.status == 0, "\(installed.stderr)")
+    }
 }

@@ -12,10 +12,15 @@ public enum BootSlotState: Sendable, Equatable, Codable {
 public struct BootState: Sendable, Equatable, Codable {
     public var order: [SlotLetter]
     public var slots: [SlotLetter: BootSlotState]
+    /// The group the bootloader starts when no group is good or an unattempted trial, if it has
+    /// such a last resort: U-Boot's script boots the first committed group of BOOT_ORDER again
+    /// once every count is used up (power cuts before `twinslot boot` confirmed it).
+    public var lastResort: SlotLetter?
 
-    public init(order: [SlotLetter], slots: [SlotLetter: BootSlotState]) {
+    public init(order: [SlotLetter], slots: [SlotLetter: BootSlotState], lastResort: SlotLetter? = nil) {
         self.order = order
         self.slots = slots
+        self.lastResort = lastResort
     }
 
     /// The group the bootloader will start next, if any: the first in order that is good or an
@@ -26,7 +31,7 @@ public struct BootState: Sendable, Equatable, Codable {
             case .good, .trial(attempted: false): true
             default: false
             }
-        }
+        } ?? lastResort
     }
 
     /// The group the device falls back to: the first good one in order.
@@ -54,9 +59,20 @@ public protocol BootBackend: Sendable {
     /// Factory provisioning (`twinslot bootloader init`) and the repair of a missing or damaged
     /// environment use it; it never reads what was there.
     func provision(primary: SlotLetter) throws
+    /// The anti-rollback floor mirrored in the bootloader environment (0 when none is kept):
+    /// an attacker who can only rewrite or roll back the data partition cannot lower it.
+    func securityFloor() throws -> UInt64
+    /// Raises the mirrored floor to `floor`; never lowers it.
+    func raiseSecurityFloor(to floor: UInt64) throws
 }
 
+/// The variable both environments keep the floor in.
+public let securityFloorVariable = "TWINSLOT_FLOOR"
+
 extension BootBackend {
+    public func securityFloor() throws -> UInt64 { 0 }
+    public func raiseSecurityFloor(to floor: UInt64) throws {}
+
     public func confirm(_ group: SlotLetter) throws {
         if try read().slots[group] != .good { try commit(group) }
     }

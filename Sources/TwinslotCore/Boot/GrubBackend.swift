@@ -30,7 +30,7 @@ public struct GrubBackend: BootBackend {
 
     /// The variables of the scheme, in the order they are kept at the front of the block.
     public static let schemeVariables = [
-        "ORDER", "A_OK", "A_TRY", "A_TRIAL", "B_OK", "B_TRY", "B_TRIAL",
+        "ORDER", "A_OK", "A_TRY", "A_TRIAL", "B_OK", "B_TRY", "B_TRIAL", securityFloorVariable,
     ]
 
     public func read() throws -> BootState {
@@ -79,6 +79,15 @@ public struct GrubBackend: BootBackend {
 
     public func commit(_ group: SlotLetter) throws {
         try update { env in Self.arm(&env, group, trial: false) }
+    }
+
+    public func securityFloor() throws -> UInt64 {
+        UInt64(try GrubEnvironment.read(from: path, storage: storage)[securityFloorVariable] ?? "") ?? 0
+    }
+
+    public func raiseSecurityFloor(to floor: UInt64) throws {
+        guard floor > (try securityFloor()) else { return }
+        try update { env in env[securityFloorVariable] = String(floor) }
     }
 
     private static func arm(_ env: inout GrubEnvironment, _ group: SlotLetter, trial: Bool) {
@@ -179,6 +188,8 @@ public struct SimBackend: BootBackend {
     public func setTrial(_ group: SlotLetter) throws { try grub.setTrial(group) }
     public func commit(_ group: SlotLetter) throws { try grub.commit(group) }
     public func provision(primary: SlotLetter) throws { try grub.provision(primary: primary) }
+    public func securityFloor() throws -> UInt64 { try grub.securityFloor() }
+    public func raiseSecurityFloor(to floor: UInt64) throws { try grub.raiseSecurityFloor(to: floor) }
 
     public static func provision(path: FilePath, primary: SlotLetter, storage: any Storage) throws {
         try GrubBackend.provision(path: path, primary: primary, storage: storage)

@@ -9,7 +9,9 @@
 /// - `BOOT_X_TRIAL=1`: `.trial(attempted: BOOT_X_LEFT == 0)`;
 /// - otherwise `BOOT_X_LEFT > 0`: `.good`;
 /// - otherwise (committed, but started `attempts` times without a confirming `commit`):
-///   `.trial(attempted: true)`: U-Boot will not choose it until it is committed again.
+///   `.trial(attempted: true)`: the first loop of the boot script skips it; if no group has
+///   attempts left, the script's last resort boots the first such group of BOOT_ORDER again
+///   (`BootState.lastResort`, so `nextBoot` agrees with `UBootBootSelection`).
 ///
 /// Each call changes all its variables in one environment write (`UBootEnvironmentStore`),
 /// which is power-safe with the redundant layout.
@@ -49,7 +51,10 @@ public struct UBootBackend: BootBackend {
                 slots[letter] = left > 0 ? .good : .trial(attempted: true)
             }
         }
-        return BootState(order: listed + SlotLetter.allCases.filter { !listed.contains($0) }, slots: slots)
+        // The script's last resort (UBootBootSelection): the first listed group not on trial.
+        let lastResort = listed.first { env["BOOT_\($0.rawValue)_TRIAL"] != "1" }
+        return BootState(
+            order: listed + SlotLetter.allCases.filter { !listed.contains($0) }, slots: slots, lastResort: lastResort)
     }
 
     public func disable(_ group: SlotLetter) throws {
@@ -67,6 +72,15 @@ public struct UBootBackend: BootBackend {
 
     public func commit(_ group: SlotLetter) throws {
         try update { env in Self.arm(&env, group, left: attempts, trial: false) }
+    }
+
+    public func securityFloor() throws -> UInt64 {
+        UInt64(try store.read()[securityFloorVariable] ?? "") ?? 0
+    }
+
+    public func raiseSecurityFloor(to floor: UInt64) throws {
+        guard floor > (try securityFloor()) else { return }
+        try update { env in env[securityFloorVariable] = String(floor) }
     }
 
     /// U-Boot decrements BOOT_X_LEFT on every start, confirmed or not, so a committed group is
@@ -118,9 +132,23 @@ public struct UBootBackend: BootBackend {
     /// The same, over `defaults` (the board's default environment: bootcmd, …) where the
     /// current environment lacks a variable. A blank flash has no valid copy, and an environment
     /// written without bootcmd would leave U-Boot nothing to run.
+    ///
+    /// With no valid copy (a blank flash, or a copy torn by a power cut inside U-Boot's own
+    /// `saveenv` of a single environment) and no `bootcmd` among `defaults`, it refuses: U-Boot
+    /// runs on its built-in default environment while no copy is valid, but stops at its prompt
+    /// on a valid one without `bootcmd` (checked on the real U-Boot, scripts/uboot-test.sh).
     public func provision(primary: SlotLetter, defaults: [String: String]) throws {
-        var env = try store.snapshot().environment ?? UBootEnvironment()
+        let current = try store.snapshot().environment
+        var env = current ?? UBootEnvironment()
         for (name, value) in defaults where env[name] == nil { env[name] = value }
+        if current == nil && env["bootcmd"] == nil {
+            let names = store.config.copies.map { "\($0.path)@\($0.offset)" }.joined(separator: ", ")
+            throw BootError.state(
+                "\(names): no U-Boot environment copy with a valid CRC, and none is written without the "
+                    + "board's variables: an environment without bootcmd would stop U-Boot at its prompt, where "
+                    + "now it runs its built-in default environment (provision it with `twinslot bootloader "
+                    + "init --defaults FILE`)")
+        }
         for (name, value) in Self.initialVariables(primary: primary, attempts: attempts) { env[name] = value }
         try store.write(env)
     }

@@ -25,6 +25,11 @@ public enum BundleError: ClassifiedError, Equatable {
     case incompatible(expected: String, found: String)
     case unknownSlotClass(String, known: [String])
     case slotContentMismatch(slotClass: String, slotType: String, content: String)
+    /// The bundle's tar breaks a rule libarchive does not enforce (a member type, trailing data).
+    case tarFormat(TarFormatViolation)
+    /// A directory image's inner tar has an entry install would not extract, or is not a tar:
+    /// `bundle verify` and install refuse it alike (`ImageTarRules`).
+    case imageEntry(member: String, entry: String?, reason: String)
 
     public var failureClass: FailureClass {
         switch self {
@@ -73,6 +78,9 @@ public enum BundleError: ClassifiedError, Equatable {
         case .unknownSlotClass(let name, let known):
             "bundle has an image for slot class '\(name)', which this device does not have (it has: "
                 + known.joined(separator: ", ") + ")"
+        case .tarFormat(let violation): "bundle breaks the tar rules: \(violation)"
+        case .imageEntry(let member, let entry, let reason):
+            "directory image '\(member)' is refused: " + (entry.map { "entry '\($0)': " } ?? "") + reason
         case .slotContentMismatch(let slotClass, let slotType, let content):
             "slot class '\(slotClass)' is a \(slotType) slot but the bundle's image is \(content) content"
         }

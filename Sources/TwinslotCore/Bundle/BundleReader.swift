@@ -36,6 +36,10 @@ public final class BundleReader {
     private static func classify(_ error: any Error, member: String?, bytesRead: UInt64, source: String)
         -> any Error
     {
+        if let violation = error as? TarFormatViolation {
+            if violation.kind == .noEndMarker { return BundleError.truncated(member: nil, detail: violation.reason) }
+            return BundleError.tarFormat(violation)
+        }
         guard let tarError = error as? TarReadError else { return error }
         if max(bytesRead, tarError.offset) == 0 { return BundleError.empty(source: source) }
         let message = tarError.message.lowercased()

@@ -77,25 +77,37 @@ public struct Manifest: Codable, Sendable, Equatable {
         return Array(data) + [0x0a]
     }
 
-    /// Parses and validates manifest bytes.
+    /// The keys of the top-level object and of each image object: exactly these, no others.
+    static let topKeys: Set<String> = [
+        "format_version", "compatible", "version", "security_version", "created", "description", "images",
+    ]
+    static let imageKeys: Set<String> = [
+        "slot_class", "member", "content", "size", "sha256", "compressed_size", "compressed_sha256",
+    ]
+
+    /// Parses and validates manifest bytes. The strict reader runs first, so a duplicate name, a
+    /// byte order mark or an unknown key is refused before any value is believed.
     public static func decode(_ bytes: [UInt8]) throws -> Manifest {
-        let top: TopLevel
+        let tree: StrictJSON.Value
         do {
-            top = try JSONDecoder().decode(TopLevel.self, from: Data(bytes))
+            tree = try StrictJSON.parse(bytes)
         } catch {
-            throw BundleError.manifestInvalid("not valid JSON (\(Self.reason(error)))")
+            throw BundleError.manifestInvalid("not valid JSON (\(error))")
         }
-        guard let keys = top.keys else { throw BundleError.manifestInvalid("the top level must be a JSON object") }
-        guard let format = top.formatVersion else {
+        guard let keys = tree.names else { throw BundleError.manifestInvalid("the top level must be a JSON object") }
+        guard case .number(let formatText)? = tree["format_version"], let format = Int(formatText) else {
             throw BundleError.manifestInvalid("missing integer 'format_version'")
         }
         guard format == formatVersion else { throw BundleError.unsupportedFormatVersion(format) }
-        let known: Set<String> = [
-            "format_version", "compatible", "version", "security_version", "created",
-            "description", "images",
-        ]
-        if let unknown = keys.sorted().first(where: { !known.contains($0) }) {
+        if let unknown = keys.sorted().first(where: { !topKeys.contains($0) }) {
             throw BundleError.manifestInvalid("unknown key '\(unknown)'")
+        }
+        if case .array(let images)? = tree["images"] {
+            for (index, image) in images.enumerated() {
+                if let unknown = image.names?.first(where: { !imageKeys.contains($0) }) {
+                    throw BundleError.manifestInvalid("unknown key 'images[\(index)].\(unknown)'")
+                }
+            }
         }
         let manifest: Manifest
         do {
@@ -111,38 +123,6 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
         try manifest.validate()
         return manifest
-    }
-
-    /// The first look at a manifest: valid JSON, an object at the top, its keys and its format
-    /// version, before anything else is decoded.
-    private struct TopLevel: Decodable {
-        /// nil when the top level is not an object.
-        var keys: [String]?
-        /// nil when missing or not an integer.
-        var formatVersion: Int?
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: any Decoder) throws {
-            guard let object = try? decoder.container(keyedBy: Key.self) else {
-                // Valid JSON, but not an object (the parser already refused invalid JSON).
-                return
-            }
-            keys = object.allKeys.map(\.stringValue)
-            formatVersion = try? object.decode(Int.self, forKey: Key(stringValue: "format_version"))
-        }
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return context.underlyingError.map { "\($0)" } ?? context.debugDescription
-        }
-        return "\(error)"
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {

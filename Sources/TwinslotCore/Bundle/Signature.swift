@@ -6,11 +6,20 @@ import COpenSSL
     import Foundation
 #endif
 
-/// The device's trust anchors: a PEM file of one or more CA certificates. Kept as DER so the
-/// value is Sendable; OpenSSL objects are made per verification and freed with it.
+/// The device's trust anchors: a PEM file of one or more CA certificates and, optionally, the
+/// CRLs of their PKI. Kept as DER so the value is Sendable; OpenSSL objects are made per
+/// verification and freed with it.
 public struct Keyring: Sendable {
     public let certificates: [[UInt8]]
+    /// The `X509 CRL` blocks of the file. When there is at least one, revocation is checked for
+    /// every certificate of a signer's chain, and one whose issuer has no CRL here is refused:
+    /// the CRLs a fleet ships are what it relies on, so they are never ignored (RAUC's
+    /// `check-crl = true`, switched on by their presence; docs/bundle-format.md).
+    public let revocationLists: [[UInt8]]
     public let source: String
+    /// When certificates and CRLs are checked: the device clock floored at the running image's
+    /// build time or the newest CRL's last update, whichever is later, unless a test moves it.
+    public var time: TrustTime
 
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -21,10 +30,39 @@ public struct Keyring: Sendable {
 
     public init(pem: [UInt8], source: String = "keyring") throws {
         self.source = source
-        certificates = try OpenSSL.readCertificatesAsDER(pem: pem)
+        (certificates, revocationLists) = try OpenSSL.readKeyring(pem: pem, source: source)
         guard !certificates.isEmpty else {
             throw SignatureError.keyring(path: source, problem: "holds no PEM certificate")
         }
+        // A CRL's last update is a time its CA signed as past: the present is at least that, so
+        // a clock behind it never finds the keyring's own CRLs "not valid yet".
+        let issued = try revocationLists.compactMap { der -> Date? in
+            let crl = try OpenSSL.revocationList(der: der, source: source)
+            defer { X509_CRL_free(crl) }
+            return OpenSSL.date(X509_CRL_get0_lastUpdate(crl))
+        }
+        time = TrustTime(floor: max(TrustTime.imageBuildTime(), issued.max() ?? .distantPast))
+    }
+
+    /// A new store of the trust anchors and CRLs; the caller frees it.
+    func makeStore() throws -> OpaquePointer {
+        guard let store = X509_STORE_new() else { fatalError("X509_STORE_new: out of memory") }
+        do {
+            for der in certificates {
+                let cert = try OpenSSL.certificate(der: der)
+                defer { X509_free(cert) }
+                X509_STORE_add_cert(store, cert)
+            }
+            for der in revocationLists {
+                let crl = try OpenSSL.revocationList(der: der, source: source)
+                defer { X509_CRL_free(crl) }
+                X509_STORE_add_crl(store, crl)
+            }
+        } catch {
+            X509_STORE_free(store)
+            throw error
+        }
+        return store
     }
 }
 
@@ -96,125 +134,24 @@ public struct SigningIdentity: Sendable {
     }
 }
 
-/// Checks a detached CMS signature over manifest bytes against a keyring: the signature itself,
-/// the signer's chain to a trust anchor (through intermediates the signature carries), validity
-/// periods, and the code-signing key usage.
-public enum SignatureVerifier {
-    public static func verify(signature: [UInt8], content: [UInt8], keyring: Keyring) throws -> SignerSummary {
-        OpenSSL.clearErrors()
-        defer { OpenSSL.clearErrors() }
-        let cms: OpaquePointer = try signature.withUnsafeBytes { raw in
-            let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count))
-            defer { BIO_free(bio) }
-            guard let cms = d2i_CMS_bio(bio, nil) else {
-                throw SignatureError.malformed(detail: "not a DER CMS structure (\(OpenSSL.errors()))")
-            }
-            return cms
-        }
-        defer { CMS_ContentInfo_free(cms) }
-        guard OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed else {
-            throw SignatureError.malformed(detail: "the CMS structure is not SignedData")
-        }
-
-        let store = X509_STORE_new()
-        defer { X509_STORE_free(store) }
-        for der in keyring.certificates {
-            let cert = try OpenSSL.certificate(der: der)
-            X509_STORE_add_cert(store, cert)
-            X509_free(cert)
-        }
-
-        let signatureOK = content.withUnsafeBytes { raw -> Bool in
-            let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count))
-            defer { BIO_free(bio) }
-            return CMS_verify(cms, nil, store, bio, nil, ts_CMS_BINARY | ts_CMS_NO_SIGNER_CERT_VERIFY) == 1
-        }
-        guard signatureOK else {
-            let reason = OpenSSL.errors()
-            if reason.contains("verification failure") || reason.contains("content verify error")
-                || reason.contains("digest")
-            {
-                throw SignatureError.contentMismatch
-            }
-            throw SignatureError.malformed(detail: reason)
-        }
-        // Only collision-resistant digests: an MD5 or SHA-1 signature can be replayed onto a
-        // forged manifest with the same digest.
-        if let infos = CMS_get0_SignerInfos(cms) {
-            for index in 0..<ts_sk_CMS_SignerInfo_num(infos) {
-                var digest: UnsafeMutablePointer<X509_ALGOR>?
-                CMS_SignerInfo_get0_algs(ts_sk_CMS_SignerInfo_value(infos, index), nil, nil, &digest, nil)
-                var object: OpaquePointer?
-                X509_ALGOR_get0(&object, nil, nil, digest)
-                let nid = OBJ_obj2nid(object)
-                guard [NID_sha256, NID_sha384, NID_sha512].contains(nid) else {
-                    let name = OBJ_nid2sn(nid).map { String(cString: $0) } ?? "unknown"
-                    throw SignatureError.weakDigest(name)
-                }
-            }
-        }
-        guard let signers = CMS_get0_signers(cms) else {
-            throw SignatureError.malformed(detail: "no signer certificate in the signature")
-        }
-        defer { ts_sk_X509_free(signers) }
-        guard ts_sk_X509_num(signers) == 1, let signer = ts_sk_X509_value(signers, 0) else {
-            throw SignatureError.malformed(detail: "exactly one signer is required, found \(ts_sk_X509_num(signers))")
-        }
-
-        let carried = CMS_get1_certs(cms)
-        defer { if let carried { ts_sk_X509_pop_free(carried) } }
-        guard let context = X509_STORE_CTX_new() else { fatalError("X509_STORE_CTX_new: out of memory") }
-        defer { X509_STORE_CTX_free(context) }
-        guard X509_STORE_CTX_init(context, store, signer, carried) == 1 else {
-            throw SignatureError.malformed(detail: OpenSSL.errors())
-        }
-        if X509_verify_cert(context) != 1 {
-            let code = X509_STORE_CTX_get_error(context)
-            let reason = String(cString: X509_verify_cert_error_string(Int(code)))
-            let failing = X509_STORE_CTX_get_current_cert(context).map(OpenSSL.subject) ?? OpenSSL.subject(signer)
-            switch code {
-            case X509_V_ERR_CERT_HAS_EXPIRED:
-                let notAfter = X509_STORE_CTX_get_current_cert(context).map(OpenSSL.notAfter) ?? "?"
-                throw SignatureError.expiredCertificate(subject: failing, notAfter: notAfter)
-            case X509_V_ERR_CERT_NOT_YET_VALID:
-                throw SignatureError.notYetValid(subject: failing)
-            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
-                X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_CERT_UNTRUSTED:
-                throw SignatureError.untrustedSigner(subject: OpenSSL.subject(signer), reason: reason)
-            default:
-                throw SignatureError.invalidChain(subject: failing, reason: reason)
-            }
-        }
-        let chain = X509_STORE_CTX_get0_chain(context)
-        let chainLength = chain.map { Int(ts_sk_X509_num($0)) } ?? 1
-
-        let flags = X509_get_extension_flags(signer)
-        guard flags & UInt32(EXFLAG_XKUSAGE) != 0 else {
-            throw SignatureError.wrongKeyUsage(
-                subject: OpenSSL.subject(signer), detail: "it has no extended key usage; codeSigning is required")
-        }
-        guard X509_get_extended_key_usage(signer) & UInt32(XKU_CODE_SIGN) != 0 else {
-            throw SignatureError.wrongKeyUsage(
-                subject: OpenSSL.subject(signer), detail: "its extended key usage does not include codeSigning")
-        }
-        if flags & UInt32(EXFLAG_KUSAGE) != 0 && X509_get_key_usage(signer) & UInt32(KU_DIGITAL_SIGNATURE) == 0 {
-            throw SignatureError.wrongKeyUsage(
-                subject: OpenSSL.subject(signer), detail: "its key usage does not include digitalSignature")
-        }
-        return SignerSummary(
-            subject: OpenSSL.subject(signer), issuer: OpenSSL.name(X509_get_issuer_name(signer)),
-            notAfter: OpenSSL.notAfter(signer), chainLength: chainLength)
-    }
-}
-
+/// Why a signature or keyring was refused. Everything about `manifest.sig` and the certificates
+/// is untrusted (exit 11), malformed DER included: a signature that cannot be read vouches for
+/// nothing, and a script reacts to every such case alike (do not install, ask who signed it);
+/// a keyring or signing key that cannot be used is the device's or builder's configuration (17).
 public enum SignatureError: ClassifiedError, Equatable {
     case malformed(detail: String)
+    case attached
+    case trailingBytes(count: Int)
     case contentMismatch
     case untrustedSigner(subject: String, reason: String)
-    case expiredCertificate(subject: String, notAfter: String)
-    case notYetValid(subject: String)
+    case expiredCertificate(subject: String, notAfter: String, checkedAt: String)
+    case notYetValid(subject: String, checkedAt: String)
     case invalidChain(subject: String, reason: String)
+    case revoked(subject: String, serial: String)
+    case revocationUnknown(subject: String, reason: String)
+    case notAnEndEntity(subject: String, detail: String)
     case wrongKeyUsage(subject: String, detail: String)
+    case chainKeyUsage(subject: String, detail: String)
     case weakDigest(String)
     case keyring(path: String, problem: String)
     case signingIdentity(problem: String)
@@ -229,13 +166,26 @@ public enum SignatureError: ClassifiedError, Equatable {
     public var description: String {
         switch self {
         case .malformed(let detail): "manifest.sig is not a valid CMS signature: \(detail)"
+        case .attached:
+            "manifest.sig is an attached signature (it embeds content); a detached signature over manifest.json is required"
+        case .trailingBytes(let count):
+            "manifest.sig has \(count) trailing byte\(count == 1 ? "" : "s") after its DER structure"
         case .contentMismatch: "the signature does not match the manifest bytes (manifest or signature altered)"
         case .untrustedSigner(let subject, let reason):
             "signer '\(subject)' does not chain to a certificate in the keyring: \(reason)"
-        case .expiredCertificate(let subject, let notAfter): "certificate '\(subject)' expired on \(notAfter)"
-        case .notYetValid(let subject): "certificate '\(subject)' is not valid yet (check the device clock)"
+        case .expiredCertificate(let subject, let notAfter, let checkedAt):
+            "certificate '\(subject)' expired on \(notAfter) (checked at \(checkedAt))"
+        case .notYetValid(let subject, let checkedAt):
+            "certificate '\(subject)' is not valid yet at \(checkedAt) (check the device clock)"
         case .invalidChain(let subject, let reason): "certificate chain rejected at '\(subject)': \(reason)"
+        case .revoked(let subject, let serial):
+            "certificate '\(subject)' (serial \(serial)) is revoked by a CRL of the keyring"
+        case .revocationUnknown(let subject, let reason):
+            "cannot tell whether certificate '\(subject)' is revoked: \(reason)"
+        case .notAnEndEntity(let subject, let detail): "signer '\(subject)' is not an end-entity certificate: \(detail)"
         case .wrongKeyUsage(let subject, let detail): "signer '\(subject)' may not sign code: \(detail)"
+        case .chainKeyUsage(let subject, let detail):
+            "CA '\(subject)' of the signer's chain may not vouch for code signing: \(detail)"
         case .weakDigest(let name): "the signature uses the digest \(name); SHA-256, SHA-384 or SHA-512 is required"
         case .keyring(let path, let problem): "keyring \(path) \(problem)"
         case .signingIdentity(let problem): "cannot sign: \(problem)"
@@ -281,6 +231,57 @@ enum OpenSSL {
         }
     }
 
+    /// The certificates and CRLs of a keyring PEM, as DER. Other blocks are skipped; a block
+    /// that cannot be decoded is refused, since skipping a damaged CRL would turn revocation off.
+    static func readKeyring(pem: [UInt8], source: String) throws -> (certificates: [[UInt8]], crls: [[UInt8]]) {
+        try pem.withUnsafeBytes { raw in
+            let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count))
+            defer { BIO_free(bio) }
+            var certificates: [[UInt8]] = []
+            var crls: [[UInt8]] = []
+            while true {
+                var name: UnsafeMutablePointer<CChar>?
+                var header: UnsafeMutablePointer<CChar>?
+                var data: UnsafeMutablePointer<UInt8>?
+                var length = 0
+                guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else {
+                    if ts_pem_error_is_end() == 1 { break }
+                    let reason = errors()
+                    throw SignatureError.keyring(path: source, problem: "holds a damaged PEM block (\(reason))")
+                }
+                defer {
+                    ts_OPENSSL_free(name)
+                    ts_OPENSSL_free(header)
+                    ts_OPENSSL_free(data)
+                }
+                let label = name.map { String(cString: $0) } ?? ""
+                let der = data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+                switch label {
+                case "CERTIFICATE", "X509 CERTIFICATE":
+                    X509_free(try certificate(der: der))
+                    certificates.append(der)
+                case "X509 CRL":
+                    X509_CRL_free(try revocationList(der: der, source: source))
+                    crls.append(der)
+                default: continue
+                }
+            }
+            clearErrors()  // the loop ends on a "no start line" error
+            return (certificates, crls)
+        }
+    }
+
+    static func revocationList(der: [UInt8], source: String) throws -> OpaquePointer {
+        try der.withUnsafeBufferPointer { buffer in
+            var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
+            guard let crl = d2i_X509_CRL(nil, &pointer, buffer.count), pointer == buffer.baseAddress! + buffer.count
+            else {
+                throw SignatureError.keyring(path: source, problem: "holds an X509 CRL block that is not a CRL")
+            }
+            return crl
+        }
+    }
+
     static func readPrivateKey(pem: [UInt8], path: String) throws -> OpaquePointer {
         try pem.withUnsafeBytes { raw in
             let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count))
@@ -319,10 +320,20 @@ enum OpenSSL {
 
     static func subject(_ cert: OpaquePointer) -> String { name(X509_get_subject_name(cert)) }
 
-    static func notAfter(_ cert: OpaquePointer) -> String {
+    /// The serial number in hex, as `openssl x509 -serial` prints it.
+    static func serial(_ cert: OpaquePointer) -> String {
+        guard let number = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nil) else { return "?" }
+        defer { BN_free(number) }
+        guard let hex = BN_bn2hex(number) else { return "?" }
+        defer { ts_OPENSSL_free(hex) }
+        return String(cString: hex)
+    }
+
+    static func notAfter(_ cert: OpaquePointer) -> String { date(X509_get0_notAfter(cert)).map(iso8601) ?? "?" }
+
+    static func date(_ asn1: UnsafePointer<ASN1_TIME>?) -> Date? {
         var time = tm()
-        guard let asn1 = X509_get0_notAfter(cert), ASN1_TIME_to_tm(asn1, &time) == 1 else { return "?" }
-        let date = Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
-        return iso8601(date)
+        guard let asn1, ASN1_TIME_to_tm(asn1, &time) == 1 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
     }
 }

@@ -33,7 +33,17 @@ public final class TarStreamReader {
 
     private let archive: OpaquePointer
     private let source: any ByteSource
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let format: Format
+    /// Two buffers handed to libarchive in turn: the one before the current one stays intact,
+    /// so the raw header blocks of the member just read (and the end marker) can be checked.
+    private let buffers: [UnsafeMutableRawBufferPointer]
+    private var current = 1
+    /// Where in this reader's stream each buffer's bytes start, and how many it holds.
+    private var window: [(start: UInt64, count: Int)] = [(0, 0), (0, 0)]
+    /// The data offset the current member's next block must start at (a hole is sparse data).
+    private var expectedDataOffset: Int64 = 0
+    private var currentName = ""
+    private var endChecked = false
     /// An error raised by the source inside libarchive's callback, rethrown to the caller.
     fileprivate var sourceError: (any Error)?
     /// Bytes handed to libarchive so far.
@@ -51,7 +61,10 @@ public final class TarStreamReader {
         guard let archive = archive_read_new() else { fatalError("archive_read_new: out of memory") }
         self.archive = archive
         self.source = source
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 4096)
+        self.format = format
+        buffers = (0..<2).map { _ in
+            UnsafeMutableRawBufferPointer.allocate(byteCount: Self.blockSize, alignment: 4096)
+        }
         switch format {
         case .tar: archive_read_support_format_tar(archive)
         case .cpio: archive_read_support_format_cpio(archive)
@@ -64,17 +77,83 @@ public final class TarStreamReader {
 
     deinit {
         archive_read_free(archive)
-        buffer.deallocate()
+        for buffer in buffers { buffer.deallocate() }
     }
 
+    /// Fills the other buffer as far as the source goes (a short read only at its end), so each
+    /// buffer but the last holds `blockSize` bytes and the window reaches that far back.
     fileprivate func fill() -> (UnsafeRawPointer?, Int) {
+        current ^= 1
+        let buffer = buffers[current]
+        var count = 0
         do {
-            let count = try source.read(into: buffer)
-            bytesRead += UInt64(count)
-            return (UnsafeRawPointer(buffer.baseAddress), count)
+            while count < buffer.count {
+                let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
+                if n == 0 { break }
+                count += n
+            }
         } catch {
             sourceError = error
             return (nil, -1)
+        }
+        window[current] = (bytesRead, count)
+        bytesRead += UInt64(count)
+        return (UnsafeRawPointer(buffer.baseAddress), count)
+    }
+
+    /// `count` bytes of this reader's stream from `offset`, if both buffers still hold them.
+    private func windowBytes(at offset: UInt64, count: Int) -> [UInt8]? {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var position = offset
+        let end = offset + UInt64(count)
+        while position < end {
+            guard
+                let index = window.indices.first(where: {
+                    window[$0].start <= position && position < window[$0].start + UInt64(window[$0].count)
+                })
+            else { return nil }
+            let from = Int(position - window[index].start)
+            let n = min(window[index].count - from, Int(end - position))
+            result += UnsafeRawBufferPointer(rebasing: buffers[index][from..<(from + n)])
+            position += UInt64(n)
+        }
+        return result
+    }
+
+    /// After libarchive's end of archive: the end marker is two zero blocks, and only zero
+    /// padding up to the end of its 10240-byte record may follow (counted from the bundle's
+    /// start). libarchive stops reading at the marker; anything after it was never checked.
+    private func checkEnd() throws {
+        let marker = UInt64(max(0, archive_read_header_position(archive)))
+        let recordEnd =
+            (baseOffset + marker + 1024 + TarHeaderCheck.recordSize - 1)
+            / TarHeaderCheck.recordSize * TarHeaderCheck.recordSize - baseOffset
+        func trailing(_ at: UInt64) -> TarFormatViolation {
+            TarFormatViolation(
+                kind: .trailingData, entry: nil,
+                reason: "data after the end-of-archive marker at byte \(baseOffset + at) "
+                    + "(only zero padding to the end of its 10240-byte record may follow)")
+        }
+        guard let seen = windowBytes(at: marker, count: Int(bytesRead - marker)) else {
+            throw trailing(marker)
+        }
+        if let nonZero = seen.firstIndex(where: { $0 != 0 }) { throw trailing(marker + UInt64(nonZero)) }
+        if bytesRead > recordEnd { throw trailing(recordEnd) }
+        let buffer = buffers[current ^ 1]
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            if let nonZero = chunk.firstIndex(where: { $0 != 0 }) { throw trailing(bytesRead + UInt64(nonZero)) }
+            bytesRead += UInt64(n)
+            if bytesRead > recordEnd { throw trailing(recordEnd) }
+        }
+        if bytesRead < marker + 1024 {
+            throw TarFormatViolation(
+                kind: .noEndMarker, entry: nil,
+                reason: "the archive ends at byte \(baseOffset + bytesRead) without its end-of-archive marker "
+                    + "(two 512-byte zero blocks)")
         }
     }
 
@@ -108,7 +187,13 @@ public final class TarStreamReader {
     public func nextEntry() throws -> TarEntry? {
         var entry: OpaquePointer?
         let status = archive_read_next_header(archive, &entry)
-        if status == ARCHIVE_EOF { return nil }
+        if status == ARCHIVE_EOF {
+            if format == .tar && !endChecked {
+                endChecked = true
+                try checkEnd()
+            }
+            return nil
+        }
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
             throw readError("reading a member header")
         }
@@ -125,6 +210,12 @@ public final class TarStreamReader {
         }
         if let link = archive_entry_hardlink(entry) { kind = .hardlink(target: String(cString: link)) }
         let size = archive_entry_size_is_set(entry) != 0 ? UInt64(max(0, archive_entry_size(entry))) : 0
+        currentName = name
+        expectedDataOffset = 0
+        if format == .tar {
+            let start = UInt64(max(0, archive_read_header_position(archive)))
+            try TarHeaderCheck.check(headerAt: start, entry: name) { windowBytes(at: $0, count: $1) }
+        }
         return TarEntry(
             name: name, kind: kind, size: size, mode: UInt32(archive_entry_perm(entry)),
             isSparse: archive_entry_sparse_count(entry) > 0)
@@ -139,6 +230,14 @@ public final class TarStreamReader {
         let status = archive_read_data_block(archive, &pointer, &size, &offset)
         if status == ARCHIVE_EOF { return nil }
         guard status == ARCHIVE_OK || status == ARCHIVE_WARN else { throw readError("reading member data") }
+        // libarchive skips a sparse file's holes by moving the offset: never let that become a
+        // shorter file (sparse members are refused, this is the last line).
+        guard offset == expectedDataOffset else {
+            throw TarFormatViolation(
+                kind: .memberType, entry: currentName,
+                reason: "sparse data (a hole at byte \(expectedDataOffset)); sparse members are not allowed")
+        }
+        expectedDataOffset += Int64(size)
         return UnsafeRawBufferPointer(start: pointer, count: size)
     }
 }

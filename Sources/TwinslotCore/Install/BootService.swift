@@ -93,6 +93,9 @@ public struct BootService {
         defer { withExtendedLifetime(lock) {} }
         let journal = Journal(storage: device.storage, directory: device.dataDirectory)
         try journal.recover()
+        // Whatever the outcome, the bootloader's copy of the anti-rollback floor catches up with
+        // the journal's (a power cut may have come between a COMMITTED and its mirror).
+        defer { try? device.mirrorSecurityFloor(journal.state) }
         let booted = try device.bootedGroup()
         let bootID = device.bootID()
         try DirectorySlots(device: device).pointCurrent(at: booted)

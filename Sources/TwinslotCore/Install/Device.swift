@@ -78,4 +78,16 @@ public struct Device: Sendable {
         let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         return text.isEmpty ? nil : text
     }
+
+    /// The anti-rollback floor: the highest of the journal's and the bootloader's copies, so
+    /// that deleting or rolling back the data partition does not lower it.
+    public func securityFloor(_ state: DeviceState) -> UInt64 {
+        max(state.installedSecurityVersion, (try? boot.securityFloor()) ?? 0)
+    }
+
+    /// Brings the bootloader's copy of the floor up to the journal's (after a COMMITTED, or on a
+    /// boot after a power cut came between the two).
+    public func mirrorSecurityFloor(_ state: DeviceState) throws {
+        if state.installedSecurityVersion > 0 { try boot.raiseSecurityFloor(to: state.installedSecurityVersion) }
+    }
 }

@@ -7,6 +7,8 @@ public enum InstallError: ClassifiedError, Equatable {
     case busy(lock: String)
     case lockUnavailable(path: String, errno: Int32)
     case downgrade(bundle: UInt64, installed: UInt64)
+    /// `security.allow-older-version = false` and the bundle's version is older than the running one.
+    case olderVersion(bundle: String, running: String)
     case partialBundle(missing: [String])
     case unknownBootedGroup(detail: String)
     case noBootableGroup
@@ -17,7 +19,7 @@ public enum InstallError: ClassifiedError, Equatable {
         switch self {
         case .busy: .busy
         case .lockUnavailable: .io
-        case .downgrade: .downgrade
+        case .downgrade, .olderVersion: .downgrade
         case .partialBundle: .incompatible
         case .unknownBootedGroup, .noBootableGroup, .nothingToMark, .runningGroupNotCommitted: .state
         }
@@ -29,6 +31,9 @@ public enum InstallError: ClassifiedError, Equatable {
         case .lockUnavailable(let path, let code): "cannot open the lock \(path): \(String(cString: strerror(code)))"
         case .downgrade(let bundle, let installed):
             "bundle has security version \(bundle), below the installed \(installed): refusing the downgrade"
+        case .olderVersion(let bundle, let running):
+            "bundle version \(bundle) is older than the running \(running) and security.allow-older-version "
+                + "is false: refusing the downgrade"
         case .partialBundle(let missing):
             "bundle has no image for slot class(es) " + missing.joined(separator: ", ")
                 + "; a slot group must be complete, so every class of this device needs an image"

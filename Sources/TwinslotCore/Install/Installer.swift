@@ -126,12 +126,17 @@ public struct Installer {
             !manifest.images.contains { $0.slotClass == name }
         }
         guard missing.isEmpty else { throw InstallError.partialBundle(missing: missing) }
-        let installed = journal.state.installedSecurityVersion
+        let installed = device.securityFloor(journal.state)
         if device.config.security.antiRollback {
             let refused =
                 manifest.securityVersion < installed
                 || (!device.config.security.allowSameVersion && manifest.securityVersion == installed && installed > 0)
             if refused { throw InstallError.downgrade(bundle: manifest.securityVersion, installed: installed) }
+        }
+        if !device.config.security.allowOlderVersion, let running = journal.state.group(booted).version,
+            VersionOrder.isOlder(manifest.version, than: running)
+        {
+            throw InstallError.olderVersion(bundle: manifest.version, running: running)
         }
 
         func outcome(_ kind: InstallOutcome.Kind, _ steps: [InstallOutcome.Step], flip: Double? = nil) -> InstallOutcome
@@ -221,7 +226,7 @@ public struct Installer {
                 case .directory:
                     let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
-                    try writer.finish(size: digest.size)
+                    try writer.finish(size: digest.size, sha256: digest.sha256, member: image.member)
                     try writer.verifyReadBack()
                 }
                 lastReadBack = Date()

@@ -54,6 +54,7 @@ public struct Marker {
         }
         try device.boot.commit(group)
         try journal.append(.committed(group))
+        try device.mirrorSecurityFloor(journal.state)
         return "group \(group.rawValue) is committed and primary"
     }
 

@@ -29,6 +29,14 @@ public struct OperationReport: Sendable, Codable {
     public var started: Date
     public var finished: Date?
 
+    /// Reports are written with `convertToSnakeCase` and read with `convertFromSnakeCase`, which
+    /// turns `operation_id` into `operationId`: without these names `operationID` decodes as nil
+    /// and nothing (the agent's closing feedback) can find a report by its operation.
+    enum CodingKeys: String, CodingKey {
+        case kind, outcome, version, bundleHash, target, booted, phases, slots, health, bytes, error, started, finished
+        case operationID = "operationId"
+    }
+
     public init(kind: String, outcome: String = "running", started: Date = Date()) {
         self.kind = kind
         self.outcome = outcome
@@ -91,6 +99,14 @@ public struct Reporter {
         return path.string
     }
 
+    /// Where the hawkBit agent leaves its own samples (last successful poll, failures in a row,
+    /// the current action) for every rewrite of the textfile to include: two processes write
+    /// the one textfile, and each rewrite must carry both parts.
+    public var agentMetricsPath: FilePath { device.dataDirectory.appending("agent.prom") }
+
+    /// Rewrites the textfile from the journal, the newest report and the agent's samples.
+    public func refreshMetrics() throws { try writeMetrics(last: reports().last) }
+
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -128,7 +144,7 @@ public struct Reporter {
     }
 
     /// node_exporter's textfile collector convention: write a temporary file, rename it over.
-    func writeMetrics(last: OperationReport) throws {
+    func writeMetrics(last: OperationReport?) throws {
         let (state, _) = try Journal.readState(storage: device.storage, directory: device.dataDirectory)
         var lines: [String] = []
         func metric(_ name: String, _ help: String, _ type: String, _ samples: [(String, String)]) {
@@ -155,14 +171,16 @@ public struct Reporter {
                 ("{result=\"started\"}", "\(counters.installs)"), ("{result=\"committed\"}", "\(counters.commits)"),
                 ("{result=\"rolled_back\"}", "\(counters.rollbacks)"), ("{result=\"failed\"}", "\(counters.failures)"),
             ])
-        metric(
-            "last_operation_timestamp_seconds", "When the last operation ended, by kind and outcome.", "gauge",
-            [
-                (
-                    "{kind=\"\(escape(last.kind))\",outcome=\"\(escape(last.outcome))\"}",
-                    fixedPoint((last.finished ?? Date()).timeIntervalSince1970, digits: 3)
-                )
-            ])
+        if let last {
+            metric(
+                "last_operation_timestamp_seconds", "When the last operation ended, by kind and outcome.", "gauge",
+                [
+                    (
+                        "{kind=\"\(escape(last.kind))\",outcome=\"\(escape(last.outcome))\"}",
+                        fixedPoint((last.finished ?? Date()).timeIntervalSince1970, digits: 3)
+                    )
+                ])
+        }
         if let primary = state.primary {
             let group = state.group(primary)
             metric(
@@ -177,16 +195,19 @@ public struct Reporter {
         metric(
             "installed_security_version", "The anti-rollback floor.", "gauge",
             [("", "\(state.installedSecurityVersion)")])
-        if last.kind == "install" {
+        if let last, last.kind == "install" {
             metric(
                 "last_install_duration_seconds", "Wall time of the last install.", "gauge",
                 [("", fixedPoint((last.finished ?? Date()).timeIntervalSince(last.started), digits: 3))])
             metric("last_install_bytes", "Image bytes written by the last install.", "gauge", [("", "\(last.bytes)")])
         }
-        if let booted = last.booted {
+        if let booted = last?.booted {
             metric(
                 "booted_group_info", "The slot group running now (value 1).", "gauge",
                 [("{group=\"\(booted.rawValue)\"}", "1")])
+        }
+        if let agent = try? device.storage.readFile(agentMetricsPath) {
+            lines += String(decoding: agent, as: UTF8.self).split(separator: "\n").map(String.init)
         }
         let path = FilePath(metricsPath)
         try device.storage.makeDirectory(path.removingLastComponent())

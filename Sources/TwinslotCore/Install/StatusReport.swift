@@ -68,7 +68,7 @@ public struct StatusReport: Sendable, Codable {
         return StatusReport(
             compatible: device.config.compatible, booted: booted, bootedError: bootedError, primary: state.primary,
             nextBoot: bootState.nextBoot, bootloader: device.boot.name,
-            installedSecurityVersion: state.installedSecurityVersion, groups: groups, operation: state.operation,
+            installedSecurityVersion: device.securityFloor(state), groups: groups, operation: state.operation,
             last: state.last, counters: state.counters, recovery: recovery)
     }
 

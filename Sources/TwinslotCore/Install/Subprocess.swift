@@ -23,10 +23,17 @@ public enum Subprocess {
         /// stderr, at most `outputLimit` bytes, when run with `separateErrors` (else empty).
         public var errors: String = ""
         public var seconds: Double
+        /// waitpid failed (ECHILD when SIGCHLD is ignored, say): how the command ended is not
+        /// known, so it did not succeed. A health check must fail closed.
+        public var waitError: Int32?
 
-        public var succeeded: Bool { status == 0 && !timedOut }
+        public var succeeded: Bool { status == 0 && !timedOut && waitError == nil }
 
         public var summary: String {
+            if let waitError {
+                return "ended in a way that could not be read (waitpid: \(String(cString: strerror(waitError)))); "
+                    + "counted as a failure"
+            }
             if timedOut { return "timed out after \(fixedPoint(seconds, digits: 1)) s and was killed" }
             if let signal { return "killed by signal \(signal)" }
             return "exited with status \(status ?? -1)"
@@ -128,7 +135,15 @@ public enum Subprocess {
         if separateErrors { close(errorPipe[0]) }
         // The pipes closed (or the group was killed); reap the leader, bounded by the kill timer.
         var status: Int32 = 0
-        while waitpid(pid, &status, timedOut ? 0 : WNOHANG) == 0 {
+        var waitError: Int32?
+        while true {
+            let reaped = waitpid(pid, &status, timedOut ? 0 : WNOHANG)
+            if reaped == pid { break }
+            if reaped == -1 {
+                if errno == EINTR { continue }
+                waitError = errno
+                break
+            }
             if Date() >= deadline && !timedOut {
                 timedOut = true
                 kill(-pid, SIGTERM)
@@ -138,12 +153,13 @@ public enum Subprocess {
                 usleep(5000)
             }
         }
-        if timedOut { kill(-pid, SIGKILL) }
-        let exited = status & 0x7f == 0
+        if timedOut || waitError != nil { kill(-pid, SIGKILL) }
+        let exited = waitError == nil && status & 0x7f == 0
+        let signaled = waitError == nil && !exited
         return Result(
-            status: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f, timedOut: timedOut,
+            status: exited ? (status >> 8) & 0xff : nil, signal: signaled ? status & 0x7f : nil, timedOut: timedOut,
             output: String(decoding: outputs[0], as: UTF8.self), errors: String(decoding: outputs[1], as: UTF8.self),
-            seconds: Date().timeIntervalSince(start))
+            seconds: Date().timeIntervalSince(start), waitError: waitError)
     }
 
     private static func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {

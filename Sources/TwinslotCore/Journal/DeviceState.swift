@@ -205,7 +205,10 @@ public struct DeviceState: Codable, Sendable, Equatable {
             if bootID == nil || bootID != operation?.trialBootID { operation?.trialBoots += 1 }
             operation?.trialBootID = bootID
         case .committed(let group):
-            counters.commits += 1
+            // Only the end of an update counts: the first boot's adoption of the running group
+            // (a COMMITTED with no operation) installed nothing, and counting it would make a
+            // fleet dashboard show a commit on every freshly flashed device.
+            if operation?.target == group { counters.commits += 1 }
             setStatus(group, .good)
             primary = group
             installedSecurityVersion = max(installedSecurityVersion, self.group(group).securityVersion ?? 0)

@@ -2,7 +2,8 @@ import SystemPackage
 
 /// A directory slot receives a tar image. The tar is first spooled into a file beside the slot
 /// (so nothing is extracted before the image's hash verified), then extracted through `Storage`
-/// into the emptied slot directory, every file and directory synced, and read back.
+/// into the emptied slot directory from bytes hashed again as they are extracted, every file
+/// and directory synced, and read back.
 public final class DirectorySlotWriter: ImageSink {
     public let slot: FilePath
     let spoolPath: FilePath
@@ -27,60 +28,67 @@ public final class DirectorySlotWriter: ImageSink {
         try spool.write(bytes, at: offset)
     }
 
-    /// Extracts the verified tar into the slot and makes it durable.
-    public func finish(size: UInt64) throws {
+    /// Extracts the spooled tar into the slot and makes it durable. The spool is read once:
+    /// every byte the extractor consumes is hashed on the way, and the whole must be the `size`
+    /// bytes of SHA-256 `sha256` that the pipeline hashed (and the manifest signed) while they
+    /// were spooled, or nothing here counts: a spool the medium changed in between is an I/O
+    /// error, never an image installed unverified. `member` names the image in refusals; the
+    /// entries are checked by `ImageTarRules`, exactly as `bundle verify` checks them.
+    public func finish(size: UInt64, sha256: String, member: String) throws {
         try spool.finish(size: size)
         try spool.close()
         try storage.removeTree(slot)
         try storage.makeDirectory(slot)
-        let reader = try TarStreamReader(source: try StorageByteSource(storage: storage, path: spoolPath))
+        let source = HashingByteSource(try StorageByteSource(storage: storage, path: spoolPath))
         var directories: [FilePath] = [slot]
-        var symlinks: Set<String> = []
-        while let entry = try reader.nextEntry() {
-            let relative = try Self.safeRelativePath(entry.name, slot: slot)
-            if relative.isEmpty { continue }
-            let target = slot.appending(relative)
-            // A symlink in the image must never redirect a later entry outside the slot.
-            var prefix = ""
-            for component in relative.split(separator: "/") {
-                prefix += prefix.isEmpty ? String(component) : "/" + component
-                if symlinks.contains(prefix) {
-                    throw SlotError.unsafeEntry(
-                        slot: slot.string, entry: entry.name, reason: "path goes through a symlink")
+        do {
+            try ImageTarRules.walk(source: source, member: member) { [self] entry, relative, reader in
+                if relative.isEmpty { return }
+                let target = slot.appending(relative)
+                switch entry.kind {
+                case .directory:
+                    try storage.makeDirectory(target)
+                    try storage.setPermissions(target, entry.mode & 0o1777)
+                    directories.append(target)
+                case .regular:
+                    let file = try storage.open(target, create: true)
+                    let hasher = SHA256Hasher()
+                    var offset: UInt64 = 0
+                    while let block = try reader.nextBlock() {
+                        try file.write(block, at: offset)
+                        hasher.update(block)
+                        offset += UInt64(block.count)
+                    }
+                    try file.truncate(to: offset)
+                    try file.sync()
+                    try file.close()
+                    // Before the directory syncs below: an app's executables keep their bits.
+                    try storage.setPermissions(target, entry.mode & 0o7777 & ~0o6000)
+                    extracted.append((target, hasher.finalize(), offset))
+                case .symlink(let linkTarget):
+                    try storage.makeSymlink(at: target, pointingTo: linkTarget)
+                default:
+                    // ImageTarRules admits nothing else.
+                    throw BundleError.imageEntry(member: member, entry: entry.name, reason: "unsupported file type")
                 }
             }
-            if storage.fileKind(target) != nil && entry.kind != .directory {
-                throw SlotError.unsafeEntry(slot: slot.string, entry: entry.name, reason: "appears twice")
-            }
-            switch entry.kind {
-            case .directory:
-                try storage.makeDirectory(target)
-                try storage.setPermissions(target, entry.mode & 0o1777)
-                directories.append(target)
-            case .regular:
-                let file = try storage.open(target, create: true)
-                let hasher = SHA256Hasher()
-                var offset: UInt64 = 0
-                while let block = try reader.nextBlock() {
-                    try file.write(block, at: offset)
-                    hasher.update(block)
-                    offset += UInt64(block.count)
-                }
-                try file.truncate(to: offset)
-                try file.sync()
-                try file.close()
-                // Before the directory syncs below: an app's executables keep their bits.
-                try storage.setPermissions(target, entry.mode & 0o7777 & ~0o6000)
-                extracted.append((target, hasher.finalize(), offset))
-            case .symlink(let linkTarget):
-                try storage.makeSymlink(at: target, pointingTo: linkTarget)
-                symlinks.insert(relative)
-            default:
-                throw SlotError.unsafeEntry(slot: slot.string, entry: entry.name, reason: "unsupported file type")
-            }
+        } catch {
+            // A spool that changed under us explains a broken tar better than the tar does.
+            try checkSpool(source, size: size, sha256: sha256, draining: true)
+            throw error
         }
+        try checkSpool(source, size: size, sha256: sha256, draining: false)
         for directory in directories.reversed() { try storage.syncDirectory(directory) }
         try storage.syncDirectory(slot.removingLastComponent())
+    }
+
+    /// The spool as the extractor read it must be the image the pipeline hashed.
+    private func checkSpool(_ source: HashingByteSource, size: UInt64, sha256: String, draining: Bool) throws {
+        if draining { try source.drain() }
+        let actual = source.hasher.finalize()
+        guard source.count == size, actual == sha256 else {
+            throw SlotError.readBackMismatch(slot: spoolPath.string, expected: sha256, actual: actual)
+        }
     }
 
     /// Re-reads every extracted file from the medium and compares it with what was written.
@@ -96,22 +104,6 @@ public final class DirectorySlotWriter: ImageSink {
         }
         try storage.remove(spoolPath)
         try storage.syncDirectory(spoolPath.removingLastComponent())
-    }
-
-    /// Tar entry names become paths strictly below the slot: no absolute names, no `..`.
-    static func safeRelativePath(_ name: String, slot: FilePath) throws -> String {
-        var components: [Substring] = []
-        for component in name.split(separator: "/", omittingEmptySubsequences: true) {
-            if component == "." { continue }
-            if component == ".." {
-                throw SlotError.unsafeEntry(slot: slot.string, entry: name, reason: "contains '..'")
-            }
-            components.append(component)
-        }
-        if name.hasPrefix("/") {
-            throw SlotError.unsafeEntry(slot: slot.string, entry: name, reason: "absolute path")
-        }
-        return components.joined(separator: "/")
     }
 }
 
@@ -130,5 +122,29 @@ final class StorageByteSource: ByteSource {
         let n = try file.read(into: buffer, at: offset)
         offset += UInt64(n)
         return n
+    }
+}
+
+/// A byte source that hashes and counts what is read through it.
+final class HashingByteSource: ByteSource {
+    private let inner: any ByteSource
+    let hasher = SHA256Hasher()
+    private(set) var count: UInt64 = 0
+    var name: String { inner.name }
+
+    init(_ inner: any ByteSource) { self.inner = inner }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        count += UInt64(n)
+        return n
+    }
+
+    /// Reads (and hashes) the rest.
+    func drain() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        while try read(into: buffer) > 0 {}
     }
 }

@@ -60,6 +60,9 @@ public final class RawSlotWriter: ImageSink {
         let shown = resolved == path ? path.string : "\(path.string) (\(resolved.string))"
         switch storage.fileKind(resolved) {
         case .blockDevice:
+            if let mountPoint = MountTable.mountPoint(ofDevice: resolved, storage: storage) {
+                throw SlotError.mounted(slot: shown, at: mountPoint)
+            }
             return resolved
         case .regular:
             if resolved.starts(with: FilePath("/dev")) { throw SlotError.fileInDev(slot: shown) }
@@ -181,6 +184,8 @@ public enum SlotError: ClassifiedError, Equatable {
     case missing(slot: String)
     /// A regular file under /dev: a slot device name that did not exist was once created as a file.
     case fileInDev(slot: String)
+    /// The target slot's device holds a mounted file system (the running root, the data partition).
+    case mounted(slot: String, at: String)
     case tooSmall(slot: String, capacity: UInt64, needed: UInt64)
     case notARawSlot(slot: String)
     case shortRead(slot: String, expected: UInt64, got: UInt64)
@@ -189,12 +194,18 @@ public enum SlotError: ClassifiedError, Equatable {
     case regionMismatch(slot: String, offset: UInt64, length: UInt64)
     case unsafeEntry(slot: String, entry: String, reason: String)
 
-    public var failureClass: FailureClass { .io }
+    public var failureClass: FailureClass {
+        if case .mounted = self { return .config }
+        return .io
+    }
 
     public var description: String {
         switch self {
         case .missing(let slot):
             "slot \(slot) does not exist; a slot is never created: check the device name in system.toml"
+        case .mounted(let slot, let mountPoint):
+            "slot \(slot) is mounted at \(mountPoint): a slot that is written must not be in use "
+                + "(check system.toml: is it the running root, or the data partition?)"
         case .fileInDev(let slot):
             "slot \(slot) is a regular file under /dev, not a block device: the device name is wrong "
                 + "(remove the file and check system.toml)"

@@ -26,6 +26,8 @@ public struct SystemConfig: Sendable, Equatable {
     public var slotClasses: [SlotClassConfig]
     public var health: HealthConfig
     public var reporting: ReportingConfig
+    /// Bounds on bundle downloads (`[network]`, NetworkConfig.swift).
+    public var network = NetworkConfig()
     /// The file this configuration was read from, for messages; nil when built in code.
     public var sourcePath: String?
 
@@ -148,10 +150,15 @@ public struct SecurityPolicy: Sendable, Equatable {
     public var antiRollback: Bool
     /// Allow installing a bundle with the same security version as the committed one.
     public var allowSameVersion: Bool
+    /// Allow a bundle whose version (VersionOrder) is older than the running group's. The
+    /// security version is the floor a vendor raises for fixes; this rule is for operators who
+    /// want no step back at all, as SWUpdate's `-N` and RAUC's `min-bundle-version` offer.
+    public var allowOlderVersion: Bool
 
-    public init(antiRollback: Bool = true, allowSameVersion: Bool = true) {
+    public init(antiRollback: Bool = true, allowSameVersion: Bool = true, allowOlderVersion: Bool = true) {
         self.antiRollback = antiRollback
         self.allowSameVersion = allowSameVersion
+        self.allowOlderVersion = allowOlderVersion
     }
 }
 
@@ -568,7 +575,7 @@ private struct ConfigDecoder {
             "backend", "grubenv", "uboot-env", "attempts", "script", "booted-slot", "cmdline-path", "reboot-command",
             "boot-id-path",
         ]
-        static let security = ["anti-rollback", "allow-same-version"]
+        static let security = ["anti-rollback", "allow-same-version", "allow-older-version"]
         static let slot = ["type", "a", "b", "current"]
         static let health = ["deadline-boots", "deadline", "check"]
         static let check = ["name", "kind", "target", "command", "timeout", "required", "retries", "retry-delay"]
@@ -590,6 +597,7 @@ private struct ConfigDecoder {
             var securityReader = TableReader(table, line: value.line, keyPrefix: "security.", sourcePath: sourcePath)
             security.antiRollback = try securityReader.bool("anti-rollback") ?? true
             security.allowSameVersion = try securityReader.bool("allow-same-version") ?? true
+            security.allowOlderVersion = try securityReader.bool("allow-older-version") ?? true
             try securityReader.rejectUnknown(known: Keys.security)
         }
 
@@ -618,11 +626,74 @@ private struct ConfigDecoder {
             try reportingReader.rejectUnknown(known: Keys.reporting)
         }
 
-        try reader.rejectUnknown(known: Keys.root)
-        return SystemConfig(
+        let network = try decodeNetwork(&reader)
+        try reader.rejectUnknown(known: Keys.root + ["network"])
+        try checkSlotPaths(
+            root, slotClasses, bootloader: bootloader, dataDirectory: dataDirectory, keyring: keyring)
+        var config = SystemConfig(
             compatible: compatible, dataDirectory: dataDirectory, keyring: keyring, bootloader: bootloader,
             security: security, slotClasses: slotClasses, health: health, reporting: reporting,
             sourcePath: sourcePath)
+        config.network = network
+        return config
+    }
+
+    // MARK: Network
+
+    /// `[network]` (optional): the low-speed limit that bounds a download in time.
+    func decodeNetwork(_ root: inout TableReader) throws -> NetworkConfig {
+        var network = NetworkConfig()
+        guard let (table, value) = try root.subtable("network") else { return network }
+        var reader = TableReader(table, line: value.line, keyPrefix: "network.", sourcePath: sourcePath)
+        network.lowSpeedLimit = try reader.integer("low-speed-limit", in: 1...(1 << 30)) ?? network.lowSpeedLimit
+        if let time = try reader.duration("low-speed-time", allowZero: false) {
+            // libcurl counts whole seconds.
+            guard time >= .seconds(1), time.components.attoseconds == 0 else {
+                throw reader.error(
+                    "low-speed-time", table["low-speed-time"]!, "expected whole seconds, at least \"1s\"")
+            }
+            network.lowSpeedTime = time
+        }
+        try reader.rejectUnknown(known: ["low-speed-limit", "low-speed-time"])
+        return network
+    }
+
+    /// Slot paths against each other (canonical: `..` and symlinks resolved) and against the
+    /// files twinslot relies on (SlotPathRules).
+    func checkSlotPaths(
+        _ root: TOMLTable, _ classes: [SlotClassConfig], bootloader: BootloaderConfig, dataDirectory: String,
+        keyring: String
+    ) throws {
+        let slotsTable = root["slots"]?.tableValue
+        var slots: [SlotPathRules.Named] = []
+        for slot in classes {
+            let table = slotsTable?[slot.name]?.tableValue
+            for (key, path) in [("a", slot.a), ("b", slot.b), ("current", slot.current)] {
+                guard let path else { continue }
+                slots.append(
+                    .init(
+                        owner: "slot '\(slot.name)' key '\(key)'", path: path, line: table?[key]?.line,
+                        followLast: key != "current"))
+            }
+        }
+        var reserved: [SlotPathRules.Named] = [
+            .init(owner: "data-directory", path: dataDirectory, line: root["data-directory"]?.line),
+            .init(owner: "keyring", path: keyring, line: root["keyring"]?.line),
+        ]
+        switch bootloader.backend {
+        case .grub(let grubenv), .sim(let grubenv): reserved.append(.init(owner: "bootloader.grubenv", path: grubenv))
+        case .uboot(let environments, _):
+            reserved += environments.map { .init(owner: "bootloader.uboot-env", path: $0.path) }
+        case .script: break
+        }
+        if let sourcePath { reserved.append(.init(owner: "the configuration file", path: sourcePath)) }
+        let onDevice = reserved.filter { $0.owner == "data-directory" || $0.owner == "bootloader.grubenv" }
+        if let (slot, message) = SlotPathRules.firstConflict(slots: slots, reserved: reserved)
+            ?? SlotPathRules.firstDeviceConflict(
+                slots: slots.filter { !$0.owner.hasSuffix("'current'") }, reserved: onDevice)
+        {
+            throw ConfigError(sourcePath: sourcePath, line: slot.line, message: "\(slot.owner): \(message)")
+        }
     }
 
     // MARK: Bootloader
@@ -646,7 +717,8 @@ private struct ConfigDecoder {
             try reader.forbid("grubenv", "applies only to backends \"grub\" and \"sim\", not \"uboot\"")
             try reader.forbid("script", onlyFor("script"))
             let environments = try decodeUBootEnv(&reader)
-            let attempts = try reader.integer("attempts", in: 1...255) ?? BootloaderConfig.defaultAttempts
+            // 1...9: the boot script's `setexpr` counts in hexadecimal (UBootBackend).
+            let attempts = try reader.integer("attempts", in: 1...9) ?? BootloaderConfig.defaultAttempts
             backend = .uboot(environments: environments, attempts: attempts)
         case "script":
             try reader.forbid("grubenv", "applies only to backends \"grub\" and \"sim\", not \"script\"")
@@ -751,7 +823,6 @@ private struct ConfigDecoder {
         }
         var classes: [SlotClassConfig] = []
         // Every slot path, with who uses it, to reject a path used twice.
-        var pathOwners: [String: (owner: String, line: Int)] = [:]
         for entry in slotsTable.entries {
             let name = entry.key
             guard Self.isValidClassName(name) else {
@@ -784,18 +855,6 @@ private struct ConfigDecoder {
             }
             try slot.rejectUnknown(known: Keys.slot)
 
-            for key in ["a", "b", "current"] {
-                guard let value = table[key], let path = value.stringValue else { continue }
-                let normalized = Self.normalize(path)
-                let owner = "slot '\(name)' key '\(key)'"
-                if let previous = pathOwners[normalized] {
-                    throw slot.error(
-                        key, value,
-                        "path \(TOMLValue.quoted(path)) is already used by \(previous.owner) (line \(previous.line)); every slot path must be distinct"
-                    )
-                }
-                pathOwners[normalized] = (owner, value.line)
-            }
             classes.append(SlotClassConfig(name: name, type: type, a: a, b: b, current: current))
         }
         return classes
@@ -806,13 +865,6 @@ private struct ConfigDecoder {
         return name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
         }
-    }
-
-    /// Drops trailing slashes and "." components and collapses "//", so that "/data/a/" and
-    /// "/data//a" count as the same path as "/data/a".
-    static func normalize(_ path: String) -> String {
-        let components = path.split(separator: "/").filter { $0 != "." }
-        return "/" + components.joined(separator: "/")
     }
 
     // MARK: Health
@@ -962,6 +1014,7 @@ extension SystemConfig {
             "[security]",
             "anti-rollback = \(security.antiRollback)",
             "allow-same-version = \(security.allowSameVersion)",
+            "allow-older-version = \(security.allowOlderVersion)",
         ]
         for slot in slotClasses {
             lines += [
@@ -997,6 +1050,10 @@ extension SystemConfig {
             "hook-failure = \(q(reporting.hookFailure.rawValue))", "reports-kept = \(reporting.reportsKept)",
         ]
         if let textfile = reporting.metricsTextfile { lines.append("metrics-textfile = \(q(textfile))") }
+        lines += [
+            "", "[network]", "low-speed-limit = \(network.lowSpeedLimit)",
+            "low-speed-time = \(q(network.lowSpeedTime.configText))",
+        ]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -234,6 +234,13 @@ private struct TOMLScanner {
     private var index = 0
     private var line = 1
     private var lineStart = 0
+    /// How many arrays and inline tables enclose the value being parsed. The parser recurses
+    /// once per level: a hostile or broken file 50,000 levels deep must be an error, not a
+    /// stack overflow that kills the boot service.
+    private var depth = 0
+    /// The most nested arrays and inline tables, and the most parts of one dotted key (each part
+    /// is a table level too).
+    static let maxDepth = 64
 
     init(text: String, sourcePath: String?) {
         self.bytes = Array(text.utf8)
@@ -398,6 +405,9 @@ private struct TOMLScanner {
         var parts: [KeyPart] = []
         while true {
             skipSpaces()
+            guard parts.count < Self.maxDepth else {
+                throw error("a dotted key with more than \(Self.maxDepth) parts nests too deep")
+            }
             parts.append(try parseSimpleKey())
             skipSpaces()
             guard peekIs(".") else { return parts }
@@ -575,9 +585,19 @@ private struct TOMLScanner {
         }
     }
 
+    /// One level deeper into arrays and inline tables, refused beyond `maxDepth`.
+    private mutating func enterNesting() throws {
+        guard depth < Self.maxDepth else {
+            throw error("arrays and inline tables nested deeper than \(Self.maxDepth) levels")
+        }
+        depth += 1
+    }
+
     private mutating func parseArray(path: [String]) throws -> TOMLValue {
         let startLine = line
         let startColumn = column
+        try enterNesting()
+        defer { depth -= 1 }
         advance()  // '['
         var items: [TOMLValue] = []
         while true {
@@ -609,6 +629,8 @@ private struct TOMLScanner {
     private mutating func parseInlineTable(path: [String]) throws -> TOMLValue {
         let startLine = line
         let startColumn = column
+        try enterNesting()
+        defer { depth -= 1 }
         advance()  // '{'
         let table = TableNode(origin: .header, line: startLine)
         skipSpaces()

@@ -78,11 +78,13 @@ extension StorageFile {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }
 
+    /// Reads to the end of the file, not to its reported size: files in /proc and /sys (the
+    /// kernel's boot id) report a size of 0 and still have content.
     public func readAll() throws -> [UInt8] {
-        let length = Int(try size())
-        var bytes = [UInt8](repeating: 0, count: length)
+        var bytes = [UInt8](repeating: 0, count: max(Int(try size()), 4096))
         var done = 0
-        while done < length {
+        while true {
+            if done == bytes.count { bytes += [UInt8](repeating: 0, count: bytes.count) }
             let n = try bytes.withUnsafeMutableBytes { raw in
                 try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: UInt64(done))
             }

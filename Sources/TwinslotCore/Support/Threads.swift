@@ -35,7 +35,7 @@ final class ConditionLock: @unchecked Sendable {
 }
 
 /// Starts `body` on a new detached thread: what Foundation's `Thread` does, without Foundation.
-func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     final class Box {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }

@@ -29,6 +29,9 @@ public final class HTTPByteSource: ByteSource {
     /// How many times the transfer was resumed after a failure.
     public private(set) var resumes = 0
     private var failuresInARow = 0
+    /// Where and when the download last counted as progressing (or started): the retry budget
+    /// was last renewed there.
+    private var progressMark: (position: UInt64, time: ContinuousClock.Instant)
     /// Bytes of the current response to drop: it restarted from 0 although we asked for more.
     private var skip: UInt64 = 0
 
@@ -37,15 +40,23 @@ public final class HTTPByteSource: ByteSource {
     public init(url: String, options: HTTPOptions = HTTPOptions(), startOffset: UInt64 = 0, validator: String? = nil)
         throws
     {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+        guard Self.isHTTPURL(url) else {
             throw FleetError.invalidRequest("not an http(s) URL: \(url)")
         }
         self.url = url
         self.name = Self.redacted(url)
         self.options = options
         self.position = startOffset
+        self.progressMark = (startOffset, .now)
         self.validator = validator
         multi = try CurlMulti()
+    }
+
+    /// True for an `http://` or `https://` URL, in any case: a URL scheme is case-insensitive
+    /// (RFC 3986, 3.1), so `HTTP://host/x` is a URL, not a file name.
+    public static func isHTTPURL(_ text: String) -> Bool {
+        let scheme = text.prefix { $0 != ":" }.lowercased()
+        return (scheme == "http" || scheme == "https") && text.dropFirst(scheme.count).hasPrefix("://")
     }
 
     /// The URL as it may appear in logs and reports: no user info, no query (tokens live there).
@@ -76,6 +87,10 @@ public final class HTTPByteSource: ByteSource {
     public var totalBytesReceived: UInt64 { bytesReceived + (continuation?.totalBytesReceived ?? 0) }
     public var totalResumes: Int { resumes + (continuation?.totalResumes ?? 0) }
     public var totalBytesRefetched: UInt64 { bytesRefetched + (continuation?.totalBytesRefetched ?? 0) }
+    /// How the transfers of this install waited, by this source and the ones that took over.
+    public var totalCounters: TransferCounters {
+        multi.counters + (continuation?.totalCounters ?? TransferCounters())
+    }
 
     /// At most this much is received ahead of the reader; the transfer waits past it.
     static let readAhead = 512 << 10
@@ -84,7 +99,9 @@ public final class HTTPByteSource: ByteSource {
         while true {
             if queue.count > 0 { return queue.take(into: buffer) }
             if ended { return 0 }
+            // Unpausing may hand over what libcurl held back: then there is no need to pump.
             transfer?.resume()
+            if queue.count > 0 { continue }
             try pump()
         }
     }
@@ -108,7 +125,20 @@ public final class HTTPByteSource: ByteSource {
         }
     }
 
+    /// Counts a failed attempt against the budget, which progress renews. Progress is new
+    /// bytes at no less than the low-speed limit on average since the budget was last renewed,
+    /// backoffs and failed attempts included: a server that trickles, or sends a few bytes and
+    /// hangs up, spends the budget, while a link cut after each burst of fast bytes keeps going.
+    /// So between renewals the download averages at least the limit, and it ends within
+    /// size ÷ limit plus one budget's worth of failed attempts (docs/fleet.md).
     private func retry(after reason: String) throws {
+        let received = position - progressMark.position
+        let elapsed = ContinuousClock.now - progressMark.time
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        if received > 0 && Double(received) >= Double(options.lowSpeedLimit) * seconds {
+            failuresInARow = 0
+            progressMark = (position, .now)
+        }
         try options.retry.failed(&failuresInARow, url: name, reason: reason)
         resumes += 1
     }
@@ -183,7 +213,6 @@ public final class HTTPByteSource: ByteSource {
         guard !bytes.isEmpty else { return }
         queue.append(bytes)
         position += UInt64(bytes.count)
-        failuresInARow = 0
     }
 
     static func validator(from headers: [String: String]) -> String? {

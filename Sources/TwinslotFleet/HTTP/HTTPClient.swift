@@ -13,6 +13,9 @@ public final class HTTPClient {
     private let multi: CurlMulti
     /// Responses larger than this are refused: a DDI document is a few KiB.
     public var responseLimit = 4 << 20
+    /// The `Retry-After` header of the last retryable answer (429, 503, …), nil when it had
+    /// none: a caller that owns the backoff (the agent's poll loop) waits at least that long.
+    public private(set) var lastRetryAfter: String?
 
     public init(options: HTTPOptions) throws {
         self.options = options
@@ -26,6 +29,7 @@ public final class HTTPClient {
     {
         let name = HTTPByteSource.redacted(url)
         var failures = 0
+        lastRetryAfter = nil
         while true {
             let transfer = try CurlTransfer(url: url, options: options)
             transfer.addHeader("Accept: \(accept)")
@@ -51,6 +55,7 @@ public final class HTTPClient {
                         url: name, status: status, body: String(decoding: received, as: UTF8.self))
                 }
                 reason = "HTTP \(status)"
+                lastRetryAfter = transfer.responseHeaders["retry-after"]
             } else {
                 switch CurlOutcome(code: result, transfer: transfer, url: name) {
                 case .fatal(let error): throw error

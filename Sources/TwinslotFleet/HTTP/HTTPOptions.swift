@@ -10,8 +10,11 @@ public struct HTTPOptions: Sendable {
     public var retry = RetryPolicy()
     /// Seconds to wait for a connection.
     public var connectTimeout: Int = 15
-    /// A transfer that moves no byte for this many seconds is dropped and resumed.
+    /// A transfer slower than `lowSpeedLimit` bytes per second for this many seconds is cut and
+    /// resumed: a stalled one, and one that trickles (`[network] low-speed-time`).
     public var stallTimeout: Int = 30
+    /// Bytes per second below which a transfer is too slow (`[network] low-speed-limit`).
+    public var lowSpeedLimit: Int = 1024
 
     public init() {}
 }

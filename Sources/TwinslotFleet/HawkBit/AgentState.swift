@@ -26,14 +26,30 @@ public struct AgentState: Codable, Sendable, Equatable {
         }
     }
 
+    /// An action downloaded and waiting for the server to allow the install (`update: skip`
+    /// or `maintenanceWindow: unavailable`): the bundle is in `path`, its hashes checked.
+    public struct DownloadedAction: Codable, Sendable, Equatable {
+        public var actionID: String
+        public var path: String
+        public var version: String?
+
+        enum CodingKeys: String, CodingKey {
+            case actionID = "action_id"
+            case path, version
+        }
+    }
+
     public var pending: PendingAction?
-    /// The version (and hardware) last sent as configData, to send again when it changes.
+    public var downloaded: DownloadedAction?
+    /// The attributes last sent as configData, to send again when they change.
     public var configSent: [String: String]?
+    /// What the Prometheus textfile says about the agent; kept here so that `--once` runs add up.
+    public var metrics: AgentMetrics?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case pending
+        case pending, downloaded, metrics
         case configSent = "config_sent"
     }
 

@@ -36,8 +36,12 @@ public enum DDI {
     /// `GET {deploymentBase}`: what to install.
     public struct DeploymentBase: Decodable, Sendable {
         public struct Deployment: Decodable, Sendable {
+            /// `skip`, `attempt` or `forced` (DDI): whether to download, and whether to install.
             public var download: String?
             public var update: String?
+            /// `available` or `unavailable` when the action has a maintenance window: outside
+            /// it the device may download but must not install.
+            public var maintenanceWindow: String?
             public var chunks: [Chunk]
         }
         public struct Chunk: Decodable, Sendable {
@@ -82,7 +86,25 @@ public enum DDI {
         enum CodingKeys: String, CodingKey { case id, deployment }
     }
 
-    /// `POST {deploymentBase}/feedback`.
+    /// `GET {cancelAction}`: the server asks the device to stop action `stopId`.
+    public struct CancelAction: Decodable, Sendable {
+        public struct Body: Decodable, Sendable {
+            public var stopId: String
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                if let text = try? container.decode(String.self, forKey: .stopId) {
+                    stopId = text
+                } else {
+                    stopId = String(try container.decode(Int.self, forKey: .stopId))
+                }
+            }
+            enum CodingKeys: String, CodingKey { case stopId }
+        }
+        public var cancelAction: Body
+    }
+
+    /// `POST {deploymentBase}/feedback` (and `{cancelAction}/feedback`).
     public struct Feedback: Encodable, Sendable {
         public enum Execution: String, Encodable, Sendable {
             case proceeding, closed, canceled, scheduled, rejected, resumed, downloaded

@@ -12,14 +12,22 @@ import TwinslotCore
 /// installer), reboot into the trial, and after the boot service decided, close the action
 /// with success or with the health details. It never stands between the device and booting:
 /// the boot service commits or rolls back on its own, and the agent only reports.
+///
+/// What the server asks is honoured as the DDI API describes it: `download`/`update` =
+/// `skip` | `attempt` | `forced` (twinslot consents to `attempt` at once), a maintenance window
+/// (download, report `downloaded`, install once it is `available`), and `cancelAction`
+/// (accepted while nothing has been written, rejected with the reason once the bundle is staged).
 public final class HawkBitAgent {
     public struct Identity: Sendable {
         public var board: String
         public var revision: String
+        /// Operator-defined configData attributes, sent besides the three above.
+        public var attributes: AgentAttributes
 
-        public init(board: String, revision: String) {
+        public init(board: String, revision: String, attributes: AgentAttributes = .none) {
             self.board = board
             self.revision = revision
+            self.attributes = attributes
         }
     }
 
@@ -30,6 +38,10 @@ public final class HawkBitAgent {
         case waitingForBootDecision
         case reported(success: Bool)
         case refused(FailureClass)
+        /// Downloaded; the server does not allow the install yet (maintenance window, `update: skip`).
+        case downloaded(version: String?)
+        case canceled
+        case cancelRejected
     }
 
     let device: Device
@@ -51,15 +63,63 @@ public final class HawkBitAgent {
 
     /// The polling interval the server asked for at the last poll.
     public private(set) var sleepSeconds: Double = 60
+    /// The server's `Retry-After` with the last failed poll, in seconds.
+    public private(set) var retryAfter: Double?
 
-    /// One poll and whatever it asks for.
+    /// One poll and whatever it asks for. Keeps the agent's metrics: a cycle that throws is a
+    /// failure in a row, one that returns resets the count.
     public func cycle() throws -> CycleResult {
-        let base = try client.poll()
-        sleepSeconds = base.sleepSeconds ?? sleepSeconds
         var state = AgentState.load(device)
+        var metrics = state.metrics ?? AgentMetrics()
+        do {
+            let base: DDI.ControllerBase
+            do {
+                base = try client.poll()
+                retryAfter = nil
+            } catch {
+                retryAfter = PollSchedule.retryAfterSeconds(client.lastRetryAfter)
+                throw error
+            }
+            metrics.lastSuccessfulPoll = Date().timeIntervalSince1970
+            state.metrics = metrics
+            let result = try handle(base, state: &state)
+            state = AgentState.load(device)
+            metrics = state.metrics ?? metrics
+            metrics.consecutiveFailures = 0
+            (metrics.actionID, metrics.phase) = Self.phase(of: state, result)
+            state.metrics = metrics
+            try? state.save(device)
+            metrics.publish(device)
+            return result
+        } catch {
+            // What the cycle saved (the poll's time, the phase it reached), one failure more.
+            state = AgentState.load(device)
+            let failures = metrics.consecutiveFailures + 1
+            metrics = state.metrics ?? metrics
+            metrics.consecutiveFailures = failures
+            state.metrics = metrics
+            try? state.save(device)
+            metrics.publish(device)
+            throw error
+        }
+    }
+
+    /// The phase a cycle that returned leaves the action in. (One that threw keeps the phase it
+    /// had reached, e.g. `installing` for an install that will resume at the next cycle.)
+    static func phase(of state: AgentState, _ result: CycleResult) -> (String?, String?) {
+        if let pending = state.pending { return (pending.actionID, "waiting-for-boot") }
+        if let downloaded = state.downloaded { return (downloaded.actionID, "downloaded") }
+        return (nil, nil)
+    }
+
+    private func handle(_ base: DDI.ControllerBase, state: inout AgentState) throws -> CycleResult {
+        sleepSeconds = base.sleepSeconds ?? sleepSeconds
+        try state.save(device)
         let (journalState, _) = try Journal.readState(storage: device.storage, directory: device.dataDirectory)
         let booted = try device.bootedGroup()
         let running = journalState.group(booted).version
+
+        if let link = base.links?.cancelAction { return try cancel(link, state: &state) }
 
         if let pending = state.pending {
             if let result = try closeIfDecided(pending, journalState: journalState, state: &state) { return result }
@@ -68,10 +128,10 @@ public final class HawkBitAgent {
             return .waitingForBootDecision
         }
 
-        let attributes = [
-            "hw_boardname": identity.board, "hw_revision": identity.revision,
-            "sw_version": running ?? "unknown",
-        ]
+        var attributes = try identity.attributes.read()
+        attributes["hw_boardname"] = attributes["hw_boardname"] ?? identity.board
+        attributes["hw_revision"] = attributes["hw_revision"] ?? identity.revision
+        attributes["sw_version"] = running ?? "unknown"
         if let link = base.links?.configData ?? (state.configSent != attributes ? configLink() : nil) {
             try client.sendConfigData(link, attributes: attributes)
             state.configSent = attributes
@@ -79,13 +139,50 @@ public final class HawkBitAgent {
             logger.info("sent configData", metadata: ["sw_version": "\(running ?? "unknown")"])
         }
 
-        guard let link = base.links?.deploymentBase else { return .idle }
+        guard let link = base.links?.deploymentBase else {
+            // The server withdrew the action: a download kept for it is of no use any more.
+            if state.downloaded != nil { try discardDownload(&state) }
+            return .idle
+        }
         let deployment = try client.deployment(link)
-        if deployment.deployment.update == "skip" { return .idle }
+        if let downloaded = state.downloaded, downloaded.actionID != deployment.id { try discardDownload(&state) }
+        // DDI: `download: skip` means neither download nor install now.
+        if deployment.deployment.download == "skip" { return .idle }
+        let mayInstall =
+            deployment.deployment.update != "skip" && deployment.deployment.maintenanceWindow != "unavailable"
+        if !mayInstall { return try downloadOnly(deployment, link: link, state: &state) }
         return try install(deployment, link: link, state: &state)
     }
 
     private func configLink() -> DDI.Link { DDI.Link(href: client.base + "/configData") }
+
+    /// `cancelAction`: accepted while nothing of the action has been written to a slot (not
+    /// started, or downloaded and waiting for its window); rejected once its bundle is staged
+    /// and the trial boot is pending, because then the boot service's decision is the action's
+    /// end and the agent reports it. Cancel feedback goes to `{cancelAction}/feedback`.
+    private func cancel(_ link: DDI.Link, state: inout AgentState) throws -> CycleResult {
+        let stopID = try client.cancelAction(link).cancelAction.stopId
+        if let pending = state.pending, pending.actionID == stopID {
+            try client.sendFeedback(
+                deployment: link,
+                DDI.Feedback(
+                    id: stopID, execution: .rejected, finished: .none,
+                    details: [
+                        "twinslot: cannot cancel: \(pending.version ?? "the bundle") is already written and its trial "
+                            + "boot is pending; the action ends with the boot's commit or rollback"
+                    ]))
+            logger.info("rejected cancel", metadata: ["action": "\(stopID)"])
+            return .cancelRejected
+        }
+        if state.downloaded?.actionID == stopID { try discardDownload(&state) }
+        try client.sendFeedback(
+            deployment: link,
+            DDI.Feedback(
+                id: stopID, execution: .closed, finished: .success,
+                details: ["twinslot: canceled before anything was written to a slot"]))
+        logger.info("canceled action", metadata: ["action": "\(stopID)"])
+        return .canceled
+    }
 
     /// After the reboot: the journal says how the operation ended.
     private func closeIfDecided(_ pending: AgentState.PendingAction, journalState: DeviceState, state: inout AgentState)
@@ -102,7 +199,11 @@ public final class HawkBitAgent {
         } else {
             details.append("twinslot: the install's outcome is no longer in the journal")
         }
-        if let report = Reporter(device: device).reports().last(where: { $0.operationID == pending.operationID }) {
+        // The boot service's report of this operation carries each health check's verdict.
+        let report = Reporter(device: device).reports().last {
+            $0.operationID == pending.operationID && $0.kind != "install"
+        }
+        if let report {
             for check in report.health {
                 details.append("health \(check.name): \(check.passed ? "passed" : "FAILED") \(check.detail)")
             }
@@ -117,116 +218,5 @@ public final class HawkBitAgent {
         state.configSent = nil  // the running version may have changed: tell the server again
         try state.save(device)
         return .reported(success: success)
-    }
-
-    private func install(_ deployment: DDI.DeploymentBase, link: DDI.Link, state: inout AgentState) throws
-        -> CycleResult
-    {
-        let chunks = deployment.deployment.chunks
-        guard chunks.count == 1, let chunk = chunks.first, chunk.artifacts.count == 1,
-            let artifact = chunk.artifacts.first,
-            let url = artifact.downloadURL
-        else {
-            let detail = "twinslot installs exactly one bundle per action (got \(chunks.count) chunk(s))"
-            try client.sendFeedback(
-                deployment: link,
-                DDI.Feedback(id: deployment.id, execution: .closed, finished: .failure, details: [detail]))
-            return .refused(.badBundle)
-        }
-        let feedback = ProgressFeedback(
-            client: try client.singleAttempt(), link: link, actionID: deployment.id, size: artifact.size)
-        try client.sendFeedback(
-            deployment: link,
-            DDI.Feedback(
-                id: deployment.id, execution: .proceeding, finished: .none,
-                details: ["Downloading \(artifact.filename) (\(chunk.version ?? "?"))"]))
-        let source = ArtifactSource(
-            try HTTPByteSource(url: url, options: client.options), size: artifact.size, hashes: artifact.hashes ?? [:])
-        let outcome: InstallOutcome
-        do {
-            outcome = try Installer(device: device, keyring: keyring).install(
-                from: source, progress: { feedback.progress($0) })
-        } catch {
-            let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
-            switch failureClass {
-            case .network, .busy:
-                // Try again at the next poll; the server keeps offering the action.
-                try? client.sendFeedback(
-                    deployment: link,
-                    DDI.Feedback(
-                        id: deployment.id, execution: .proceeding, finished: .none,
-                        details: ["twinslot: \(failureClass.rawValue): \(error); will retry"]))
-                throw error
-            default:
-                try client.sendFeedback(
-                    deployment: link,
-                    DDI.Feedback(
-                        id: deployment.id, execution: .closed, finished: .failure,
-                        details: ["twinslot: \(failureClass.rawValue) (exit \(failureClass.exitCode))", "\(error)"]))
-                logger.error("install refused", metadata: ["action": "\(deployment.id)", "error": "\(error)"])
-                return .refused(failureClass)
-            }
-        }
-        if outcome.kind == .alreadyInstalled {
-            try client.sendFeedback(
-                deployment: link,
-                DDI.Feedback(
-                    id: deployment.id, execution: .closed, finished: .success,
-                    details: ["twinslot: \(outcome.version) is already installed and committed"]))
-            return .reported(success: true)
-        }
-        state.pending = AgentState.PendingAction(
-            actionID: deployment.id, deploymentHref: link.href, version: outcome.version,
-            operationID: outcome.operationID ?? "")
-        try state.save(device)
-        try client.sendFeedback(
-            deployment: link,
-            DDI.Feedback(
-                id: deployment.id, execution: .proceeding, finished: .none,
-                details: [
-                    "Downloaded 100%",
-                    "twinslot: \(outcome.version) staged in group \(outcome.target.rawValue); rebooting into a trial boot",
-                ]))
-        logger.info("installed; rebooting", metadata: ["version": "\(outcome.version)"])
-        try reboot()
-        return .installedAwaitingReboot(version: outcome.version)
-    }
-}
-
-/// Sends "Downloaded NN%" (the detail goosebit draws its progress bar from) every 10%, from
-/// the install's progress callback, best effort: a lost progress message costs nothing.
-final class ProgressFeedback: @unchecked Sendable {
-    private let client: DDIClient
-    private let link: DDI.Link
-    private let actionID: String
-    private let size: UInt64?
-    private var lastTenth = 0
-    private var done: UInt64 = 0
-    private var currentClass = ""
-    private var classBase: UInt64 = 0
-
-    init(client: DDIClient, link: DDI.Link, actionID: String, size: UInt64?) {
-        self.client = client
-        self.link = link
-        self.actionID = actionID
-        self.size = size
-    }
-
-    func progress(_ progress: Installer.Progress) {
-        if progress.slotClass != currentClass {
-            classBase = done
-            currentClass = progress.slotClass
-        }
-        done = classBase + progress.bytes
-        guard let size, size > 0 else { return }
-        // Image bytes, not download bytes: close enough for a progress bar, capped below 100.
-        let tenth = min(9, Int(done * 10 / max(size, 1)))
-        guard tenth > lastTenth else { return }
-        lastTenth = tenth
-        try? client.sendFeedback(
-            deployment: link,
-            DDI.Feedback(
-                id: actionID, execution: .proceeding, finished: .none, details: ["Downloaded \(tenth * 10)%"],
-                progress: (tenth, 10)))
     }
 }

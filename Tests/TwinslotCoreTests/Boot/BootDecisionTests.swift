@@ -38,7 +38,7 @@ import Testing
         let location = UBootEnvironmentLocation(path: dir.path("env"), offset: 0, size: 0x4000)
         let device = try device(dir, backend: .uboot(environments: [location], attempts: 3))
         let backend = try #require(device.boot as? UBootBackend)
-        try backend.provision(primary: .a)
+        try backend.provision(primary: .a, defaults: ["bootcmd": "run twinslot"])
         for boot in 1...4 {
             let (booted, env) = UBootBootSelection.select(try backend.store.read())
             #expect(booted == .a, "boot \(boot)")

@@ -220,4 +220,59 @@ import Testing
         #expect(try printenv(cfg).contains("BOOT_ORDER=B"))
         #expect(try store.read()["bootcmd"] == "run twinslot")
     }
+
+    /// dist/u-boot/boot.cmd (what scripts/uboot-test.sh runs on the real U-Boot) is the boot
+    /// script block of docs/bootloaders.md, byte for byte.
+    @Test func shippedBootScriptIsTheDocumentedOne() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let docs = try String(contentsOf: root.appendingPathComponent("docs/bootloaders.md"), encoding: .utf8)
+        let shipped = try String(contentsOf: root.appendingPathComponent("dist/u-boot/boot.cmd"), encoding: .utf8)
+        let section = try #require(docs.range(of: "### Boot script (hush)"))
+        let rest = docs[section.upperBound...]
+        let open = try #require(rest.range(of: "```\n"))
+        let close = try #require(rest[open.upperBound...].range(of: "\n```\n"))
+        #expect(String(rest[open.upperBound..<close.lowerBound]) + "\n" == shipped)
+    }
+
+    /// status's next boot is the boot script's choice, for every combination of the variables
+    /// (the last resort included: a committed group whose attempts were used up boots again).
+    @Test func nextBootIsTheScriptsChoice() {
+        for order in ["", "A", "B", "A B", "B A"] {
+            for aLeft in ["0", "1", "3"] {
+                for bLeft in ["0", "1", "3"] {
+                    for aTrial in ["0", "1"] {
+                        for bTrial in ["0", "1"] {
+                            let env = UBootEnvironment(variables: [
+                                "BOOT_ORDER": order, "BOOT_A_LEFT": aLeft, "BOOT_B_LEFT": bLeft,
+                                "BOOT_A_TRIAL": aTrial, "BOOT_B_TRIAL": bTrial,
+                            ])
+                            #expect(
+                                UBootBackend.state(of: env).nextBoot == UBootBootSelection.select(env).booted,
+                                "\(env.variables)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// No valid copy (blank, or torn inside a single saveenv): U-Boot runs its built-in default
+    /// environment; a written one without bootcmd would stop it at its prompt, so provisioning
+    /// refuses unless the board's defaults bring a bootcmd.
+    @Test func provisioningABlankEnvironmentNeedsABootcmd() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (cfg, config) = try setUp(dir, redundant: false)
+        let backend = try UBootBackend(config: config, storage: storage, attempts: 3)
+        let error = #expect(throws: BootError.self) { try backend.provision(primary: .a) }
+        #expect("\(error.map { $0 } as Any)".contains("bootcmd"))
+        #expect(try backend.store.snapshot().activeIndex == nil)
+        try backend.provision(primary: .b, defaults: ["bootcmd": "run twinslot", "bootdelay": "0"])
+        #expect(try printenv(cfg).contains("bootcmd=run twinslot"))
+        #expect(try backend.read().primary == .b)
+        // Over a valid environment, whatever it holds, provisioning keeps its variables.
+        try backend.provision(primary: .a)
+        #expect(try printenv(cfg).contains("bootcmd=run twinslot"))
+    }
 }

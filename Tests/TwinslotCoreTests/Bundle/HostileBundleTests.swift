@@ -191,6 +191,40 @@ import Testing
         #expect(detail.contains("not valid JSON"))
     }
 
+    /// A signed manifest must mean one thing to every reader: what JSON parsers disagree on is
+    /// refused, whether signed or not (exit 10 through BundleError.manifestInvalid).
+    @Test(arguments: [
+        ("\"version\" : ", "\"version\" : \"9.9\", \"version\" : ", "duplicate name 'version'"),
+        ("\"version\" : ", "\"\\u0076ersion\" : \"9.9\", \"version\" : ", "duplicate name 'version'"),
+        ("\"sha256\" : ", "\"sha256\" : \"00\", \"sha256\" : ", "duplicate name 'sha256'"),
+        ("\"sha256\" : ", "\"mode\" : \"0755\", \"sha256\" : ", "unknown key 'images[0].mode'"),
+    ])
+    func manifestsReadersDisagreeOn(anchor: String, replacement: String, expected: String) throws {
+        var copy = parts
+        let original = String(decoding: parts.manifest, as: UTF8.self)
+        guard let range = original.range(of: anchor) else {
+            Issue.record("anchor \(anchor) not in the manifest")
+            return
+        }
+        try copy.resign(Array(original.replacingCharacters(in: range, with: replacement).utf8))
+        guard case .manifestInvalid(let detail) = bundleError(verifyError(parts.write(copy.builder.bytes()))) else {
+            Issue.record("accepted: \(replacement)")
+            return
+        }
+        #expect(detail.contains(expected), "\(detail)")
+    }
+
+    @Test func manifestWithAByteOrderMarkOrTrailingData() throws {
+        for bytes in [[0xEF, 0xBB, 0xBF] + parts.manifest, parts.manifest + Array("{}".utf8)] {
+            var copy = parts
+            try copy.resign(bytes)
+            guard case .manifestInvalid = bundleError(verifyError(parts.write(copy.builder.bytes()))) else {
+                Issue.record("accepted a manifest of \(bytes.count) bytes")
+                continue
+            }
+        }
+    }
+
     @Test func unknownFormatVersion() throws {
         var copy = parts
         let text = String(decoding: parts.manifest, as: UTF8.self)

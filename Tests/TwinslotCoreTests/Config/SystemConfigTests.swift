@@ -183,6 +183,21 @@ struct ConfigSystemTOMLTests {
         #expect(config.sourcePath == nil)
     }
 
+    @Test func theNoOlderVersionRule() throws {
+        let text = exampleConfig.replacingOccurrences(
+            of: "allow-same-version = true", with: "allow-same-version = true\nallow-older-version = false")
+        let config = try SystemConfig.parse(text: text)
+        #expect(config.security == SecurityPolicy(antiRollback: true, allowSameVersion: true, allowOlderVersion: false))
+        #expect(try SystemConfig.parse(text: exampleConfig).security.allowOlderVersion)
+        // It survives rendering (sim init writes the configuration this way).
+        #expect(try SystemConfig.parse(text: config.renderTOML()).security.allowOlderVersion == false)
+        #expect(throws: ConfigError.self) {
+            try SystemConfig.parse(
+                text: exampleConfig.replacingOccurrences(
+                    of: "allow-same-version = true", with: "allow-same-version = true\nallow-older-version = 1"))
+        }
+    }
+
     @Test func ubootDevice() throws {
         let config = try SystemConfig.parse(text: ubootConfig)
         #expect(
@@ -264,7 +279,7 @@ struct ConfigSystemTOMLTests {
             ),
             (
                 [5: "colour = 1"],
-                "system.toml: line 5: unknown key 'colour'; known keys: compatible, data-directory, keyring, bootloader, security, slots, health, reporting"
+                "system.toml: line 5: unknown key 'colour'; known keys: compatible, data-directory, keyring, bootloader, security, slots, health, reporting, network"
             ),
             ([12: "[securty]"], "system.toml: line 12: unknown key 'securty' (did you mean 'security'?)"),
             ([4: "keyring = 42"], "system.toml: line 4: key 'keyring': expected a string, got an integer (42)"),
@@ -435,7 +450,12 @@ struct ConfigSystemTOMLTests {
         (#"uboot-env = 7"#, "key 'bootloader.uboot-env': expected an array of one or two strings, got an integer (7)"),
         (
             #"uboot-env = ["/a 0 0x4000"]"# + "\nattempts = 0",
-            "key 'bootloader.attempts': expected an integer from 1 to 255, got 0"
+            "key 'bootloader.attempts': expected an integer from 1 to 9, got 0"
+        ),
+        (
+            // The boot script's setexpr counts in hexadecimal: 10 would be decremented to "f".
+            #"uboot-env = ["/a 0 0x4000"]"# + "\nattempts = 10",
+            "key 'bootloader.attempts': expected an integer from 1 to 9, got 10"
         ),
         (
             #"uboot-env = ["/a 0 0x4000"]"# + "\ngrubenv = \"/x\"",

@@ -27,6 +27,13 @@ import Testing
 
     func journal(_ directory: String) -> Journal { Journal(storage: storage, directory: FilePath(directory)) }
 
+    /// A torn last frame means the process died before that frame was durable, so before the
+    /// checkpoint an operation's last record writes after it: a test that tears the frame by
+    /// hand removes the checkpoint too.
+    func removeCheckpoints(_ directory: String) {
+        for name in JournalSnapshot.names { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+    }
+
     @Test func crc32cKnownVector() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([]) == 0)
@@ -56,6 +63,7 @@ import Testing
         let path = directory + "/journal"
         let prefix = Fixtures.read(path)
         try writer.append(records.last!)
+        removeCheckpoints(directory)
         let full = Fixtures.read(path)
         let expected = DeviceState.replay(snapshot: nil, entries: try Journal.parse(prefix).0.entries)
         for length in prefix.count..<full.count {
@@ -67,6 +75,7 @@ import Testing
             #expect(Fixtures.read(path).count == prefix.count, "file truncated to the valid prefix")
             if length == prefix.count + 7 {
                 try recovering.append(.committed(.b))
+                removeCheckpoints(directory)
                 let reread = journal(directory)
                 try reread.recover()
                 #expect(reread.state.primary == .b)
@@ -74,7 +83,10 @@ import Testing
         }
     }
 
-    @Test func aCorruptMiddleFrameCutsFromThere() throws {
+    /// One bad sector in the middle, intact frames after it: not a tear. The checkpoint written
+    /// when the operation committed covers the lost record, so nothing is lost and the journal is
+    /// compacted; before, recovery cut from the bad frame on, erasing the COMMITTED after it.
+    @Test func aCorruptMiddleFrameCoveredByTheCheckpointIsSalvaged() throws {
         let directory = Fixtures.temporaryDirectory("corrupt")
         let writer = journal(directory)
         for record in story(.b) { try writer.append(record) }
@@ -86,21 +98,63 @@ import Testing
         Fixtures.write(bytes, to: path)
         let recovering = journal(directory)
         let report = try recovering.recover()
-        #expect(recovering.entries.count == 2)
         #expect(report.cutReason?.contains("CRC") == true)
+        #expect(report.cutBytes == 0)
+        #expect(recovering.state == writer.state)
+        #expect(recovering.state.primary == .b && recovering.state.installedSecurityVersion == 2)
+        #expect(Fixtures.read(path).isEmpty, "compacted from the salvaged state")
+        try recovering.append(begin(.a, security: 3))
+        let again = journal(directory)
+        try again.recover()
+        #expect(again.state.counters.commits == 1 && again.state.operation?.target == .a)
     }
 
-    @Test func aSequenceGapIsCut() throws {
+    /// Damage that takes records no checkpoint holds (an install in progress) is refused, and
+    /// nothing is cut: the operator copies the data directory aside.
+    @Test func aCorruptMiddleFrameNoCheckpointCoversIsRefusedNotCut() throws {
+        let directory = Fixtures.temporaryDirectory("corrupt-open")
+        let writer = journal(directory)
+        for record in story(.b).dropLast(2) { try writer.append(record) }
+        let path = directory + "/journal"
+        var bytes = Fixtures.read(path)
+        let frames = try Journal.parse(bytes).0.entries.map { Journal.frame($0).count }
+        bytes[frames[0] + frames[1] + 30] ^= 0x01
+        Fixtures.write(bytes, to: path)
+        #expect(throws: JournalError.damaged(offset: frames[0] + frames[1], lost: 3...3, resumesAt: 4)) {
+            try journal(directory).recover()
+        }
+        #expect(throws: JournalError.self) {
+            _ = try Journal.readState(storage: storage, directory: FilePath(directory))
+        }
+        #expect(Fixtures.read(path) == bytes, "nothing was cut")
+    }
+
+    /// One checkpoint copy unreadable (a bad sector, a torn replacement): the other one serves.
+    @Test func aDamagedCheckpointCopyFallsBackToTheOther() throws {
+        let directory = Fixtures.temporaryDirectory("checkpoints")
+        let writer = journal(directory)
+        writer.compactionThreshold = 1
+        for record in story(.b) { try writer.append(record) }
+        #expect(Fixtures.read(directory + "/journal").isEmpty)
+        var copy = Fixtures.read(directory + "/journal.snapshot")
+        copy[copy.count / 2] ^= 0x20
+        Fixtures.write(copy, to: directory + "/journal.snapshot")
+        let recovered = journal(directory)
+        try recovered.recover()
+        #expect(recovered.state == writer.state)
+        Fixtures.write(copy, to: directory + "/journal.snapshot.2")
+        #expect(throws: JournalError.self) { try journal(directory).recover() }
+    }
+
+    @Test func aSequenceGapWithAnIntactRecordAfterItIsRefused() throws {
         let directory = Fixtures.temporaryDirectory("gap")
         let writer = journal(directory)
         try writer.append(begin(.b))
         var bytes = Fixtures.read(directory + "/journal")
         bytes += Journal.frame(JournalEntry(sequence: 5, time: Date(), record: .targetDisabled(.b)))
         Fixtures.write(bytes, to: directory + "/journal")
-        let recovering = journal(directory)
-        let report = try recovering.recover()
-        #expect(recovering.entries.count == 1)
-        #expect(report.cutReason?.contains("sequence 5 does not follow 1") == true)
+        #expect(throws: JournalError.self) { try journal(directory).recover() }
+        #expect(Fixtures.read(directory + "/journal") == bytes)
     }
 
     /// A frame with a valid CRC that does not decode was written whole by someone: refused.
@@ -129,6 +183,7 @@ import Testing
         let writer = journal(directory)
         for record in story(.b) { try writer.append(record) }
         let path = directory + "/journal"
+        removeCheckpoints(directory)
         let torn = Array(Fixtures.read(path).dropLast(5))
         Fixtures.write(torn, to: path)
         let (state, report) = try Journal.readState(storage: storage, directory: FilePath(directory))
@@ -171,9 +226,8 @@ import Testing
         let directory = Fixtures.temporaryDirectory("snapcut")
         let writer = journal(directory)
         for record in story(.b) { try writer.append(record) }
-        // The snapshot is written, the journal not yet emptied.
-        try storage.replaceFile(
-            FilePath(directory + "/journal.snapshot"), with: Array(try JSONEncoder.journal.encode(writer.state)))
+        // The checkpoints are written, the journal not yet emptied.
+        try JournalSnapshot.writeBoth(writer.state, storage: storage, directory: FilePath(directory))
         let recovered = journal(directory)
         try recovered.recover()
         #expect(recovered.state == writer.state)
@@ -183,6 +237,19 @@ import Testing
         let again = journal(directory)
         try again.recover()
         #expect(again.state.counters.installs == 2)
+    }
+
+    @Test func theFirstBootAdoptionIsNotACommit() {
+        var state = DeviceState()
+        state.apply(JournalEntry(sequence: 1, time: Date(timeIntervalSince1970: 1), record: .committed(.a)))
+        #expect(state.primary == .a)
+        #expect(state.counters.commits == 0, "adopting the factory group installed nothing")
+        for (index, record) in story(.b).enumerated() {
+            state.apply(
+                JournalEntry(
+                    sequence: UInt64(index + 2), time: Date(timeIntervalSince1970: Double(index + 2)), record: record))
+        }
+        #expect(state.counters.commits == 1)
     }
 
     @Test func rollbackFailureAndTheAntiRollbackFloor() throws {

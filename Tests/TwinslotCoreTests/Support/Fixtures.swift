@@ -12,15 +12,22 @@ enum Fixtures {
 
     static func pki() throws -> String { try TestEnvironment.pki() }
 
+    /// A signer of the test PKI with its intermediates: `NAME-chain.pem` when the signer has its
+    /// own (it is issued by another intermediate), else `signer-chain.pem`.
     static func signer(_ name: String = "signer") throws -> SigningIdentity {
         let pki = try pki()
-        let chain = pki + "/signer-chain.pem"
+        let own = pki + "/\(name)-chain.pem"
+        let chain = FileManager.default.fileExists(atPath: own) ? own : pki + "/signer-chain.pem"
         return try SigningIdentity(
             certificatePEM: pki + "/\(name).pem", privateKeyPEM: pki + "/\(name).key",
             chainPEM: FileManager.default.fileExists(atPath: chain) ? chain : nil)
     }
 
-    static func keyring() throws -> Keyring { try Keyring(contentsOf: try pki() + "/keyring.pem") }
+    /// A keyring of the test PKI: `keyring` (the root CA), `crl-keyring` (the root CA and every
+    /// issuer's CRL), `partial-crl-keyring` (the root CA and the root's CRL only).
+    static func keyring(_ name: String = "keyring") throws -> Keyring {
+        try Keyring(contentsOf: try pki() + "/\(name).pem")
+    }
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws

@@ -9,6 +9,8 @@ struct TarBuilder {
         case blockDevice = 0x34  // '4'
         case directory = 0x35  // '5'
         case fifo = 0x36  // '6'
+        case contiguous = 0x37  // '7'
+        case gnuSparse = 0x53  // 'S' (GNU magic, one extent covering the whole file)
     }
 
     struct Member {
@@ -35,13 +37,21 @@ struct TarBuilder {
         octal(0o644, at: 100, width: 8)
         octal(0, at: 108, width: 8)
         octal(0, at: 116, width: 8)
-        octal(member.type == .regular ? (member.declaredSize ?? member.data.count) : 0, at: 124, width: 12)
+        let hasData = [.regular, .contiguous, .gnuSparse].contains(member.type)
+        octal(hasData ? (member.declaredSize ?? member.data.count) : 0, at: 124, width: 12)
         octal(0, at: 136, width: 12)
         put("        ", at: 148, width: 8)
         block[156] = member.type.rawValue
         put(member.linkName, at: 157, width: 100)
-        put("ustar", at: 257, width: 6)
-        put("00", at: 263, width: 2)
+        if member.type == .gnuSparse {
+            put("ustar  ", at: 257, width: 8)
+            octal(0, at: 386, width: 12)
+            octal(member.data.count, at: 398, width: 12)
+            octal(member.data.count, at: 483, width: 12)
+        } else {
+            put("ustar", at: 257, width: 6)
+            put("00", at: 263, width: 2)
+        }
         let sum = block.reduce(0) { $0 + Int($1) }
         let digits = String(sum, radix: 8)
         put(String(repeating: "0", count: 6 - digits.count) + digits, at: 148, width: 6)
