@@ -8,6 +8,8 @@ packages=(
   libarchive-dev libssl-dev libzstd-dev libcurl4-openssl-dev pkg-config
   # tests and demo: the real tools users have
   openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
+  # the VM rig (scripts/vm-test.sh): QEMU with OVMF, GRUB EFI, the disk tools, mmdebstrap
+  qemu-system-x86 qemu-utils ovmf grub-efi-amd64-bin mtools dosfstools mmdebstrap e2fsprogs gdisk fdisk
   # scripts/uboot-test.sh: the real U-Boot (qemu_arm64) under QEMU, mkimage, a FAT disk without loop mounts
   qemu-system-arm u-boot-qemu u-boot-tools mtools dosfstools fdisk
 )
@@ -39,6 +41,10 @@ if [ "$("$GOOSEBIT_VENV/bin/python" -c 'import importlib.metadata as m; print(m.
   [ -x "$GOOSEBIT_VENV/bin/python" ] || /usr/bin/python3 -m venv "$GOOSEBIT_VENV"
   "$GOOSEBIT_VENV/bin/python" -m pip install -q --disable-pip-version-check "goosebit==$GOOSEBIT_VERSION"
 fi
+
+# The VM rig's base image (Debian bookworm with systemd, the cloud kernel and an initrd), built
+# once with mmdebstrap and cached under /opt/twinslot-test/vm; a change to its recipe rebuilds it.
+bash "$(dirname "$0")/vm/build-image.sh"
 
 command -v swift >/dev/null 2>&1 || { echo "setup: swift (6.3) is not on PATH; install the toolchain from swift.org" >&2; exit 1; }
 echo "setup: ready ($(swift --version 2>/dev/null | head -1))"

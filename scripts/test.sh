@@ -12,3 +12,6 @@ swift build --build-tests
 
 echo "== tests"
 swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
+
+echo "== VM rig (QEMU + OVMF + GRUB EFI + systemd, the real stack)"
+bash scripts/vm-test.sh
