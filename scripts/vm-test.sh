@@ -64,9 +64,9 @@ install -d "$root/etc/twinslot" "$root/etc/twinslot/hooks.d" "$root/boot/efi" "$
 install -m 0644 "$work/pki/keyring.pem" "$root/etc/twinslot/keyring.pem"
 SLOT_A=${VM_SLOT_A:-/dev/disk/by-partlabel/rootfs-a}
 SLOT_B=${VM_SLOT_B:-/dev/disk/by-partlabel/rootfs-b}
-# twinslot cannot read /proc/cmdline itself yet (it seeks to the end for the size; procfs says
-# EINVAL): a guest unit copies it to /run first. VM_CMDLINE=/proc/cmdline tests the real thing.
-CMDLINE_PATH=${VM_CMDLINE:-/run/twinslot-cmdline}
+# The kernel's own command line, as on a device (twinslot once failed to read it: procfs refuses
+# lseek(SEEK_END), which the rig found; VM_CMDLINE points elsewhere for experiments).
+CMDLINE_PATH=${VM_CMDLINE:-/proc/cmdline}
 cat > "$root/etc/twinslot/system.toml" <<EOF
 # The VM rig's device: GRUB EFI, grubenv on the ESP, root filesystem A/B on partitions rootfs-a, rootfs-b.
 compatible = "twinslot-vm"
@@ -129,14 +129,14 @@ for f in vmtest-step vmtest-check vmtest-mark; do
   install -m 0755 "scripts/vm/guest/$f" "$root/usr/local/sbin/$f"
 done
 install -m 0644 scripts/vm/guest/vmtest.service scripts/vm/guest/vmtest-web.service \
-  scripts/vm/guest/vmtest-cmdline.service "$root/etc/systemd/system/"
+  "$root/etc/systemd/system/"
 enable=()
 for unit in dist/systemd/*; do
   name=$(basename "$unit")
   [ "$name" = twinslot-agent.service ] && continue
   grep -q '^\[Install\]' "$unit" && enable+=("$name")
 done
-systemctl --root="$root" enable "${enable[@]}" vmtest.service vmtest-web.service vmtest-cmdline.service >/dev/null 2>&1
+systemctl --root="$root" enable "${enable[@]}" vmtest.service vmtest-web.service >/dev/null 2>&1
 echo "   units: $(ls dist/systemd | tr '\n' ' ')(enabled: ${enable[*]})"
 
 # The images are as small as their content allows (ext4 metadata and a little room on top).
@@ -200,9 +200,8 @@ mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT ::/grub
 mcopy -i "$work/esp.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$work/esp.img" "$work/grubenv" ::/grub/grubenv
 rm -f "$work/data.img"
-# The data directory exists on the data partition from the start: twinslot does not create it
-# ("cannot open the lock /data/twinslot/lock: No such file or directory"; see the report).
-mkdir -p "$work/data/twinslot"
+# An empty data partition, as a factory writes it: twinslot creates its data directory itself.
+mkdir -p "$work/data"
 mke2fs -q -t ext4 -L data -d "$work/data" "$work/data.img" "${DATA_MIB}M" >/dev/null
 disk="$work/disk.img"
 rm -f "$disk"

@@ -12,6 +12,9 @@ import Testing
     @Test func kernelFilesOfSizeZeroAreReadWhole() throws {
         let bootID = try #require(try storage.readFile(FilePath("/proc/sys/kernel/random/boot_id")))
         #expect(String(decoding: bootID, as: UTF8.self).trimmingWhitespace().count == 36)
+        // /proc/cmdline refuses lseek(SEEK_END): `booted-slot = "cmdline"` read nothing on a device.
+        let cmdline = try #require(try storage.readFile(FilePath("/proc/cmdline")))
+        #expect(!cmdline.isEmpty)
         let mounts = try #require(ProcFile.read("/proc/self/mountinfo"))
         #expect(String(decoding: mounts, as: UTF8.self).contains(" / / "))
     }

@@ -1,4 +1,5 @@
 import CLinux
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -11,8 +12,10 @@ public final class InstallLock {
     public let path: String
 
     /// Takes the lock, or throws `InstallError.busy` at once when another process holds it.
+    /// A missing data directory (a fresh data partition) is created first: the lock lives in it.
     public init(dataDirectory: String, wait: Bool = false) throws {
         path = dataDirectory + "/lock"
+        try PosixStorage().makeDirectory(FilePath(dataDirectory))
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InstallError.lockUnavailable(path: path, errno: errno) }
         if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {

@@ -79,9 +79,10 @@ extension StorageFile {
     }
 
     /// Reads to the end of the file, not to its reported size: files in /proc and /sys (the
-    /// kernel's boot id) report a size of 0 and still have content.
+    /// kernel's boot id, the command line) report a size of 0, or none, and still have content.
     public func readAll() throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: max(Int(try size()), 4096))
+        // procfs refuses lseek(SEEK_END) (the size) on /proc/cmdline: then the size is no hint.
+        var bytes = [UInt8](repeating: 0, count: max(Int((try? size()) ?? 0), 4096))
         var done = 0
         while true {
             if done == bytes.count { bytes += [UInt8](repeating: 0, count: bytes.count) }
