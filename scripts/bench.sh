@@ -180,4 +180,4 @@ printf 'create speed / (zstd -T0) speed:     %.2f\n' \
   "$(ratio "${seconds[zstd -3 -T0 compress]}" "${seconds[twinslot bundle create]}")"
 fi
 
-[[ $sections == *" url "* ]] && . scripts/bench-url.sh
+if [[ $sections == *" url "* ]]; then . scripts/bench-url.sh; fi
