@@ -20,6 +20,7 @@ let package = Package(
         // Headers only: libcurl is loaded with dlopen when the first transfer starts (shim.h).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux"),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(
             name: "TwinslotCore",
             dependencies: [
