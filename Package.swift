@@ -37,10 +37,12 @@ let package = Package(
             ]
         ),
         .target(name: "TwinslotSim", dependencies: ["TwinslotCore"]),
+        // The D-Bus service (`twinslot service`): sd-bus from CSystemd, the installer from Core.
+        .target(name: "TwinslotService", dependencies: ["TwinslotCore", "TwinslotFleet", "CSystemd"]),
         .executableTarget(
             name: "twinslot",
             dependencies: [
-                "TwinslotCore", "TwinslotFleet", "TwinslotSim",
+                "TwinslotCore", "TwinslotFleet", "TwinslotSim", "TwinslotService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -49,7 +49,7 @@ struct Twinslot: ParsableCommand {
         version: TwinslotVersion.current,
         subcommands: [
             BundleCommand.self, InstallCommand.self, StatusCommand.self, BootCommand.self, MarkGoodCommand.self,
-            MarkBadCommand.self, BootloaderCommand.self, AgentCommand.self, SimCommand.self,
+            MarkBadCommand.self, BootloaderCommand.self, AgentCommand.self, SimCommand.self, ServiceCommand.self,
         ]
     )
 }

@@ -55,10 +55,31 @@ public struct InstallOutcome: Sendable {
 public struct Installer {
     public let device: Device
     public var keyring: Keyring
+    /// Told when the install enters a phase, on the installing thread: a bus service shows the
+    /// phase and turns byte progress into one percentage (it learns the bytes to write here).
+    public var phaseObserver: (@Sendable (Phase) -> Void)?
 
     public init(device: Device, keyring: Keyring) {
         self.device = device
         self.keyring = keyring
+    }
+
+    /// The steps of an install in the order they happen; `writing` carries the declared decoded
+    /// size of every image (0 for an image of undeclared size, a compressed SWUpdate one).
+    public enum Phase: Sendable, Equatable {
+        case verifying
+        case preInstallHooks
+        case writing(totalBytes: UInt64)
+        case flipping
+
+        public var name: String {
+            switch self {
+            case .verifying: "verifying"
+            case .preInstallHooks: "pre-install-hooks"
+            case .writing: "writing"
+            case .flipping: "flipping"
+            }
+        }
     }
 
     /// How far an image has streamed, for progress bars and orchestrators.
@@ -115,6 +136,7 @@ public struct Installer {
         let reader = try BundleFormat.open(
             source,
             swu: SwuTarget(compatible: device.config.compatible, group: target, slotClasses: device.config.slotClasses))
+        phaseObserver?(.verifying)
         let verified = try report.phase("verify") { try reader.readManifest(keyring: keyring) }
         // Read before BEGIN, which clears it.
         let resumePoint = journal.state.resumePoint
@@ -172,6 +194,7 @@ public struct Installer {
             "TWINSLOT_TARGET_GROUP": target.rawValue, "TWINSLOT_BOOTED_GROUP": booted.rawValue,
             "TWINSLOT_SOURCE": source.name,
         ]
+        phaseObserver?(.preInstallHooks)
         try report.phase("pre-install hooks") { try reporter.runHooks(.preInstall, environment: hookEnvironment) }
         let operationID = UUID().uuidString
         report.operationID = operationID
@@ -182,6 +205,7 @@ public struct Installer {
                     compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
                     target: target, slotClasses: manifest.images.map(\.slotClass), bootID: device.bootID())))
         do {
+            phaseObserver?(.writing(totalBytes: manifest.images.reduce(0) { $0 + $1.size }))
             try device.boot.disable(target)
             try journal.append(.targetDisabled(target))
             var steps: [InstallOutcome.Step] = []
@@ -243,6 +267,7 @@ public struct Installer {
             }
             report.slots = steps
             try finishing.finish()
+            phaseObserver?(.flipping)
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
             let flip = Date().timeIntervalSince(lastReadBack)
