@@ -35,6 +35,7 @@ struct InstallOperation {
     /// Claims the service and the install lock's availability, then starts the worker;
     /// returns the operation id the Completed signal will carry.
     func start(source: String, options: Options, caller: String) throws(ServiceError) -> String {
+        try Records.checkLocation(source)
         let running = state.snapshot
         if running.operation != "idle" {
             throw ServiceError(

@@ -50,18 +50,23 @@ enum Records {
     /// A file path, or an http(s) URL streamed by TwinslotFleet's source under the device's
     /// `[network]` bounds, exactly as `twinslot install URL` opens it.
     static func openSource(_ location: String, device: Device) throws -> any ByteSource {
+        try checkLocation(location)
         if HTTPByteSource.isHTTPURL(location) {
             var options = HTTPOptions()
             options.lowSpeedLimit = device.config.network.lowSpeedLimit
             options.stallTimeout = device.config.network.lowSpeedSeconds
             return try HTTPByteSource(url: location, options: options)
         }
-        guard location.hasPrefix("/") else {
+        return try FileByteSource(path: location)
+    }
+
+    /// Refuses, before anything starts, what the service cannot open: a relative path.
+    static func checkLocation(_ location: String) throws(ServiceError) {
+        guard location.hasPrefix("/") || HTTPByteSource.isHTTPURL(location) else {
             throw ServiceError.usage(
                 "'\(location)' is neither an absolute path nor an http(s) URL: the service does not share the "
                     + "caller's working directory")
         }
-        return try FileByteSource(path: location)
     }
 
     private static func json(_ value: some Encodable) throws -> StrictJSON.Value {

@@ -68,6 +68,13 @@ public final class Service {
         signal(SIGTERM) { _ in Service.stopRequested.store(true, ordering: .relaxed) }
         signal(SIGINT) { _ in Service.stopRequested.store(true, ordering: .relaxed) }
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with these blocked (the mask is inherited): unblock them,
+        // or `systemctl stop` would wait for its timeout and SIGKILL.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         while !stopRequested.load(ordering: .relaxed) {
             try service.bus.processAndWait(wake: service.state.wake.read, maxWait: 500_000)
             try service.handleEvents()
