@@ -63,6 +63,11 @@ import Testing
         defer { nginx.stop() }
         let info = try #require(try bus.call("Inspect", "s", nginx.url + "/v2.tsb").first as? [String: Any])
         #expect(value((value(info["manifest"]) as? [String: Any])?["version"]) as? String == "2.0.0")
+        let planned = try #require(
+            try bus.call("Install", "sa{sv}", nginx.url + "/v2.tsb", "1", "dry-run", "b", "true").first as? String)
+        let dryRun = try monitor.wait(for: "Completed") { $0.last as? String == planned }
+        #expect(dryRun[0] as? Int == 0 && (dryRun[1] as? String)?.hasPrefix("dry run: bundle 2.0.0") == true)
+        #expect(try bus.sim.status()["next_boot"] as? String == "A", "a dry run writes nothing")
         let id = try install(nginx.url + "/v2.tsb")
         let completed = try monitor.wait(for: "Completed") { $0.last as? String == id }
         #expect(completed[0] as? Int == 0, "\(completed)")
@@ -215,6 +220,12 @@ import Testing
         #expect(refused.stderr.contains(cliMessage), "the CLI's message: \(refused.stderr)")
         let usage = try bus.gdbus("io.twinslot.Installer1.Mark", "sideways", "booted")
         #expect(usage.stderr.contains("io.twinslot.Error.Usage"), "\(usage.stderr)")
+
+        // `active` is `mark-good`: the other group holds nothing yet, so both refuse alike.
+        let activeByCLI = try bus.sim.twinslot("mark-good", "other")
+        let active = try bus.gdbus("io.twinslot.Installer1.Mark", "active", "rootfs.1")
+        #expect(activeByCLI.status == 18 && active.stderr.contains("io.twinslot.Error.State"), "\(active.stderr)")
+        #expect(active.stderr.contains("group B holds no committed bundle"), "\(active.stderr)")
 
         let good = try bus.call("Mark", "ss", "good", "booted")
         #expect(good.first as? String == "group A is committed and primary")
