@@ -37,9 +37,14 @@ final class Bus {
         sd_bus_flush_close_unref(pointer)
     }
 
-    /// Owns a well-known name; refused (EEXIST) while another connection owns it.
+    /// Owns a well-known name; refused (EEXIST, the busy class) while another connection owns
+    /// it: a second `twinslot service` stops at once instead of queueing for the name.
     func requestName(_ name: String) throws(BusFailure) {
-        try BusFailure.check(sd_bus_request_name(pointer, name, 0), "own the bus name \(name)")
+        let result = sd_bus_request_name(pointer, name, 0)
+        if result == -EEXIST {
+            throw BusFailure("another connection (a running twinslot service?) owns the bus name \(name)", result)
+        }
+        try BusFailure.check(result, "own the bus name \(name)")
     }
 
     var uniqueName: String {

@@ -1,4 +1,5 @@
 import CSystemd
+import TwinslotCore
 
 #if canImport(Glibc)
     import Glibc
@@ -6,9 +7,12 @@ import CSystemd
 
 /// A failed sd-bus call: the negative errno sd-bus returned and what the service was doing,
 /// as a value (in the spirit of swift-system's `Errno`), never a crash.
-public struct BusFailure: Error, CustomStringConvertible, Equatable {
+public struct BusFailure: ClassifiedError, Equatable {
     public var operation: String
     public var errno: Int32
+    /// A bus that cannot be reached or went away is the `io` class (exit 14), like a device
+    /// that cannot be read; never "a bug".
+    public var failureClass: FailureClass { errno == EEXIST ? .busy : .io }
 
     init(_ operation: String, _ result: Int32) {
         self.operation = operation

@@ -258,6 +258,16 @@ import Testing
         #expect(value((value(inspected["update"]) as? [String: Any])?["version"]) as? String == "2.0.0")
     }
 
+    @Test func aSecondServiceOrAMissingBusStopsAtOnceWithItsClass() throws {
+        let second = try bus.sim.twinslot("service", "--bus-address", bus.address)
+        #expect(second.status == 15, "busy: \(second.stderr)")
+        #expect(second.stderr.contains("owns the bus name io.twinslot.Installer1"), "\(second.stderr)")
+        let missing = try bus.sim.twinslot("service", "--bus-address", "unix:path=\(bus.directory)/no-such-socket")
+        #expect(missing.status == 14, "io: \(missing.stderr)")
+        #expect(missing.stderr.contains("no-such-socket"), "\(missing.stderr)")
+        #expect(try bus.property("Operation") as? String == "idle", "the first service still answers")
+    }
+
     @Test func thePolicyLetsOtherUsersReadButNotInstallOrMark() throws {
         let bundle = try bus.sim.bundle("2.0.0", securityVersion: 2, seed: 2)
         let nobody = "65534"
