@@ -54,8 +54,10 @@ public final class Service {
         let context = Unmanaged.passUnretained(self).toOpaque()
         try bus.addObject(path: Self.objectPath, context: context, handler: Self.dispatch)
         try bus.addObject(path: Self.raucObjectPath, context: context, handler: Self.dispatch)
-        try bus.requestName(Self.busName)
+        // RAUC's first: once io.twinslot.Installer1 has an owner (what systemd's Type=dbus
+        // waits for), every name the service answers on is owned.
         if options.raucName { try bus.requestName(Self.raucBusName) }
+        try bus.requestName(Self.busName)
         for interface in [InterfaceSpec.installer.name, InterfaceSpec.rauc.name] {
             announced[interface] = properties(of: interface)
         }

@@ -256,6 +256,12 @@ import Testing
         let inspected = try #require(
             try bus.call("InspectBundle", "sa{sv}", bundle, "0", interface: rauc, path: "/").first as? [String: Any])
         #expect(value((value(inspected["update"]) as? [String: Any])?["version"]) as? String == "2.0.0")
+
+        // --rauc-name: the same object answers on RAUC's own bus name.
+        #expect(bus.stopService() == 0)
+        try bus.startService(["--rauc-name"])
+        let primary = try bus.busctl("call", "de.pengutronix.rauc", "/", rauc, "GetPrimary")
+        #expect(primary.stdout.contains("rootfs.0"), "\(primary.stdout) \(primary.stderr)")
     }
 
     @Test func aSecondServiceOrAMissingBusStopsAtOnceWithItsClass() throws {
