@@ -8,8 +8,8 @@ packages=(
   libarchive-dev libssl-dev libzstd-dev libcurl4-openssl-dev libsystemd-dev libconfig-dev libxxhash-dev zlib1g-dev pkg-config
   # tests and demo: the real tools users have
   openssl zstd tar cpio bc python3 python3-venv curl util-linux grub-common libubootenv-tool swupdate systemd nginx-light
-  # D-Bus service tests, the Debian package and its checks, OCI layouts, delta baselines
-  dbus dbus-bin lintian dpkg-dev fakeroot skopeo umoci casync zchunk xdelta3
+  # D-Bus service tests (gdbus: libglib2.0-bin), the Debian package and its checks, OCI layouts, delta baselines
+  dbus dbus-bin libglib2.0-bin lintian dpkg-dev fakeroot skopeo umoci casync zchunk xdelta3
   # the VM rig (scripts/vm-test.sh): QEMU with OVMF, GRUB EFI, the disk tools, mmdebstrap
   qemu-system-x86 qemu-utils ovmf grub-efi-amd64-bin mtools dosfstools mmdebstrap e2fsprogs gdisk fdisk
   # scripts/uboot-test.sh: the real U-Boot (qemu_arm64) under QEMU, mkimage, a FAT disk without loop mounts
