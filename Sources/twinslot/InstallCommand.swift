@@ -80,6 +80,7 @@ struct InstallCommand: ParsableCommand {
         var pollTimeouts: Int
         var pausedPolls: Int
         var pauses: Int
+        var queuedBytes: UInt64
     }
 
     func run() throws {
@@ -98,7 +99,8 @@ struct InstallCommand: ParsableCommand {
                 return Download(
                     bytesReceived: $0.totalBytesReceived, bytesRefetched: $0.totalBytesRefetched,
                     resumes: $0.totalResumes, resumedFrom: outcome.resumedFromOffset, polls: counters.polls,
-                    pollTimeouts: counters.pollTimeouts, pausedPolls: counters.pausedPolls, pauses: counters.pauses)
+                    pollTimeouts: counters.pollTimeouts, pausedPolls: counters.pausedPolls, pauses: counters.pauses,
+                    queuedBytes: counters.queuedBytes)
             }
             if json {
                 printJSONLine(

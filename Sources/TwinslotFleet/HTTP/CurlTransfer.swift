@@ -13,9 +13,10 @@ final class CurlTransfer {
     private(set) var responseHeaders: [String: String] = [:]
     /// Set by a body callback that refused the response; curl then ends with a write error.
     private(set) var refusal: (any Error)?
-    /// Asked before each piece of the body: true holds the transfer (curl keeps the piece and
-    /// hands it over again after `resume()`), so a slow reader bounds what is buffered.
-    var shouldPause: () -> Bool = { false }
+    /// Asked before each piece of the body, with its length: true holds the transfer (curl
+    /// keeps the piece and hands it over again after `resume()`), so a slow reader bounds what
+    /// is buffered.
+    var shouldPause: (Int) -> Bool = { _ in false }
     private(set) var paused = false
     /// How many times `shouldPause` held the transfer.
     private(set) var pauses = 0
@@ -30,8 +31,10 @@ final class CurlTransfer {
         self.handle = handle
         try check(ts_curl_set_string(curlAPI, handle, CURLOPT_URL, url), "URL \(url)")
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_NOSIGNAL, 1)
-        // One receive takes up to 256 KiB (the default is 16 KiB): fewer calls per megabyte.
-        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_BUFFERSIZE, 256 << 10)
+        // One receive takes up to 128 KiB (the default is 16 KiB): fewer calls per megabyte, and
+        // no more than the reader asks for at a time (the pipeline's buffers), so that what
+        // arrives while it waits fits straight into its buffer (HTTPByteSource.read).
+        _ = ts_curl_set_long(curlAPI, handle, CURLOPT_BUFFERSIZE, 128 << 10)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FOLLOWLOCATION, 1)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_MAXREDIRS, 10)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FAILONERROR, 1)
@@ -116,8 +119,8 @@ final class CurlTransfer {
         ts_curl_easy_pause(curlAPI, handle, CURLPAUSE_CONT)
     }
 
-    fileprivate func pauseRequested() -> Bool {
-        if !paused && shouldPause() {
+    fileprivate func pauseRequested(length: Int) -> Bool {
+        if !paused && shouldPause(length) {
             paused = true
             pauses += 1
         }
@@ -163,7 +166,7 @@ private func curlBodyCallback(
     guard let data, let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    if transfer.pauseRequested() { return Int(CURL_WRITEFUNC_PAUSE) }
+    if transfer.pauseRequested(length: length) { return Int(CURL_WRITEFUNC_PAUSE) }
     return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 

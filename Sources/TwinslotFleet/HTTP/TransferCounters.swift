@@ -12,6 +12,10 @@ public struct TransferCounters: Sendable, Equatable {
     public var pausedPolls = 0
     /// How many times the read-ahead bound paused the transfer (the reader was behind).
     public var pauses = 0
+    /// Body bytes that went through the read-ahead queue (two copies) rather than straight into
+    /// the reader's buffer (one copy): only what arrives beyond the buffer of a waiting reader,
+    /// or while the reader is busy, is queued.
+    public var queuedBytes: UInt64 = 0
 
     public init() {}
 
@@ -21,6 +25,7 @@ public struct TransferCounters: Sendable, Equatable {
         sum.pollTimeouts += rhs.pollTimeouts
         sum.pausedPolls += rhs.pausedPolls
         sum.pauses += rhs.pauses
+        sum.queuedBytes += rhs.queuedBytes
         return sum
     }
 }
