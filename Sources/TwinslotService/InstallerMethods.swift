@@ -16,7 +16,8 @@ extension Service {
             }
         case "Inspect":
             guard let source = readArgument(call) else { return }
-            deferred(call) { [try Records.inspect(source: source, device: device).0] }
+            let caller = call.caller
+            deferred(call) { [try Records.inspect(source: source, caller: caller, device: device).0] }
         case "GetSlotStatus":
             deferred(call) { [try Records.status(device: device)] }
         case "Mark":

@@ -52,6 +52,22 @@ final class Message {
     var sender: String { sd_bus_message_get_sender(pointer).map { String(cString: $0) } ?? "" }
     var signature: String { sd_bus_message_get_signature(pointer, 1).map { String(cString: $0) } ?? "" }
 
+    /// Who sent this call, as the bus daemon vouches for it (not what the message claims):
+    /// nil when the bus cannot tell, which callers treat as the least privileged.
+    var caller: Result<Caller, BusFailure> {
+        var creds: OpaquePointer?
+        // dbus-daemon vouches for the uid it took from the socket (SO_PEERCRED); nothing else
+        // is asked of /proc, which a caller's exit and a reused pid would make racy.
+        // (sd-bus files it as the effective uid: SO_PEERCRED's is the one the kernel checks).
+        let asked = sd_bus_query_sender_creds(pointer, UInt64(SD_BUS_CREDS_EUID), &creds)
+        guard asked >= 0, let creds else { return .failure(BusFailure("ask the bus who is calling", asked)) }
+        defer { sd_bus_creds_unref(creds) }
+        var uid: uid_t = 0
+        let read = sd_bus_creds_get_euid(creds, &uid)
+        guard read >= 0 else { return .failure(BusFailure("read the caller's uid", read)) }
+        return .success(Caller(uid: uid, gid: Caller.primaryGroup(of: uid)))
+    }
+
     // MARK: writing
 
     func append(_ values: [BusValue]) throws(BusFailure) {

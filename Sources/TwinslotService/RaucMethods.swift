@@ -17,8 +17,9 @@ extension Service {
             }
         case "Info":
             guard let source = readArgument(call) else { return }
+            let caller = call.caller
             deferred(call) {
-                let manifest = try Records.inspect(source: source, device: device).1
+                let manifest = try Records.inspect(source: source, caller: caller, device: device).1
                 return [.string(manifest.compatible), .string(manifest.version)]
             }
         case "InspectBundle":
@@ -26,7 +27,8 @@ extension Service {
                 try? bus.replyError(to: call, name: "org.freedesktop.DBus.Error.InvalidArgs", text: "(sa{sv})")
                 return
             }
-            deferred(call) { [try Self.raucInspect(source: source, device: device)] }
+            let caller = call.caller
+            deferred(call) { [try Self.raucInspect(source: source, caller: caller, device: device)] }
         case "Mark":
             guard let (state, slot) = readTwo(call) else { return }
             deferred(call) {
@@ -53,8 +55,8 @@ extension Service {
     }
 
     /// RAUC's InspectBundle keys (`manifest-hash`, `update`, `bundle`, `images`).
-    static func raucInspect(source: String, device: Device) throws -> BusValue {
-        let (info, manifest) = try Records.inspect(source: source, device: device)
+    static func raucInspect(source: String, caller: Result<Caller, BusFailure>, device: Device) throws -> BusValue {
+        let (info, manifest) = try Records.inspect(source: source, caller: caller, device: device)
         var update: [(String, BusValue)] = [
             ("compatible", .string(manifest.compatible)), ("version", .string(manifest.version)),
         ]

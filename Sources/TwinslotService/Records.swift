@@ -35,9 +35,11 @@ enum Records {
 
     /// The bundle's manifest with its signature verified against the device's keyring, as a
     /// device would check it before installing; reads only the first members.
-    static func inspect(source location: String, device: Device) throws -> (BusValue, Manifest) {
+    static func inspect(source location: String, caller: Result<Caller, BusFailure>, device: Device) throws -> (
+        BusValue, Manifest
+    ) {
         let keyring = try Keyring(contentsOf: device.config.keyring)
-        let source = try openSource(location, device: device)
+        let source = try CallerAccess.openBundle(location, for: caller, device: device)
         let reader = try BundleFormat.open(source, swu: nil)
         let verified = try reader.readManifest(keyring: keyring)
         let info = BundleInfo(

@@ -159,8 +159,18 @@ public final class Service {
         }
     }
 
+    static let maxDeferredCalls = 8
+
     /// Replies later: `work` runs on its own thread, the bus thread sends its result.
     func deferred(_ call: Message, _ work: @escaping @Sendable () throws -> [BusValue]) {
+        // Each deferred call is a thread; ordinary users may make them (Inspect, GetSlotStatus),
+        // so their number is bounded rather than left to the callers.
+        guard pendingCalls.count < Self.maxDeferredCalls else {
+            try? bus.replyError(
+                to: call, name: ServiceError.busName(.busy),
+                text: "\(pendingCalls.count) calls are in progress: try again when one has answered")
+            return
+        }
         nextToken += 1
         let token = nextToken
         pendingCalls[token] = call

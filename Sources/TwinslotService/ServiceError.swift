@@ -6,6 +6,8 @@ import TwinslotCore
 public struct ServiceError: Error, CustomStringConvertible, Equatable, Sendable {
     public var failureClass: FailureClass
     public var message: String
+    /// A standard D-Bus error name instead of the class's (AccessDenied).
+    var standardName: String?
 
     public init(_ failureClass: FailureClass, _ message: String) {
         self.failureClass = failureClass
@@ -24,7 +26,7 @@ public struct ServiceError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String { message }
 
     /// `io.twinslot.Error.` and the class in UpperCamelCase: `bad-bundle` → `BadBundle`.
-    public var busName: String { Self.busName(failureClass) }
+    public var busName: String { standardName ?? Self.busName(failureClass) }
 
     public static func busName(_ failureClass: FailureClass) -> String {
         let words = failureClass.rawValue.split(separator: "-").map { word in
@@ -34,4 +36,12 @@ public struct ServiceError: Error, CustomStringConvertible, Equatable, Sendable 
     }
 
     static func usage(_ message: String) -> ServiceError { ServiceError(.usage, message) }
+
+    /// What the caller may not do, whatever the bundle: the bus's own AccessDenied, which the
+    /// policy also answers for the members it keeps from ordinary users.
+    static func accessDenied(_ message: String) -> ServiceError {
+        var error = ServiceError(.usage, message)
+        error.standardName = "org.freedesktop.DBus.Error.AccessDenied"
+        return error
+    }
 }

@@ -112,14 +112,16 @@ final class DBusFixture {
 
     /// A method call with gdbus, whose failure names the D-Bus error (busctl prints only the
     /// message): `GDBus.Error:io.twinslot.Error.Busy: …`.
-    func gdbus(_ method: String, _ arguments: String..., path: String = DBusFixture.path) throws -> CLI.Result {
+    func gdbus(_ method: String, _ arguments: String..., path: String = DBusFixture.path, user: String? = nil) throws
+        -> CLI.Result
+    {
         try run(
             "/usr/bin/gdbus",
             [
                 "call", "--address", address, "--dest", Self.name, "--object-path", path, "--method", method,
                 "--timeout",
                 "120",
-            ] + arguments)
+            ] + arguments, user: user)
     }
 
     private func run(_ executable: String, _ arguments: [String], user: String? = nil) throws -> CLI.Result {

@@ -296,6 +296,51 @@ import Testing
         #expect(try bus.property("Operation") as? String == "idle")
         #expect(bus.stopService() == 0, "SIGTERM stops the service cleanly: \(bus.serviceErrors)")
     }
+
+    /// The service is root and everyone may call Inspect: it must open what an ordinary user
+    /// names as that user, or any user could have root read files for them (and learn whether
+    /// a root-only file is a bundle, and its manifest), fetch URLs, or hang it on a FIFO.
+    @Test func inspectOpensACallersBundleWithTheCallersPermissions() throws {
+        let bundle = try bus.sim.bundle("2.0.0", securityVersion: 2, seed: 2)
+        let shared = "/tmp/twinslot-inspect-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: shared)
+        let copy = shared + "/update.tsb"
+        try FileManager.default.copyItem(atPath: bundle, toPath: copy)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy)
+        let nobody = "65534"
+        func inspect(_ source: String) throws -> CLI.Result {
+            try bus.busctl(
+                "call", DBusFixture.name, DBusFixture.path, DBusFixture.name, "Inspect", "s", source, user: nobody)
+        }
+        let readable = try inspect(copy)
+        #expect(readable.status == 0, "a bundle the caller may read is inspected: \(readable.stderr)")
+        #expect(readable.stdout.contains("2.0.0"), "\(readable.stdout)")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
+        // gdbus names the error and prints the service's reason (busctl only "Access denied").
+        let secret = try bus.gdbus(DBusFixture.name + ".Inspect", copy, user: nobody)
+        #expect(secret.status != 0)
+        #expect(
+            secret.stderr.contains("org.freedesktop.DBus.Error.AccessDenied")
+                && secret.stderr.contains("user 65534 may not read it"), "root's file stays root's: \(secret.stderr)")
+        #expect(!secret.stderr.contains("2.0.0"), "\(secret.stderr)")
+
+        let url = try bus.gdbus(DBusFixture.name + ".Inspect", "http://127.0.0.1:9/update.tsb", user: nobody)
+        #expect(url.status != 0)
+        #expect(url.stderr.contains("only root may have the service fetch a URL"), "\(url.stderr)")
+
+        let fifo = shared + "/fifo"
+        #expect(mkfifo(fifo, 0o666) == 0)
+        let pipe = try inspect(fifo)
+        #expect(pipe.status != 0)
+        #expect(pipe.stderr.contains("not a regular file"), "a FIFO never holds a worker: \(pipe.stderr)")
+
+        // Root names any file, as with the CLI.
+        let asRoot = try bus.busctl("call", DBusFixture.name, DBusFixture.path, DBusFixture.name, "Inspect", "s", copy)
+        #expect(asRoot.status == 0, "\(asRoot.stderr)")
+    }
 }
 
 /// busctl's JSON wraps every variant as {"type", "data"}; this unwraps one.

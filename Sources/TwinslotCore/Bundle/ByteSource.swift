@@ -37,9 +37,21 @@ public final class FileByteSource: ByteSource {
         #endif
     }
 
+    /// Reads a file someone else opened (the D-Bus service opens a caller's bundle with the
+    /// caller's permissions); this source owns and closes the descriptor. It cannot be reopened
+    /// by name: the name might lead elsewhere by then, and to a file the opener could not read.
+    public init(descriptor: FileDescriptor, name: String) {
+        self.name = name
+        fd = descriptor
+        byName = false
+    }
+
+    private var byName = true
+
     deinit { try? fd?.close() }
 
     public func reopen(at offset: UInt64) throws -> (any ByteSource)? {
+        guard byName else { return nil }
         let reopened = try FileByteSource(path: name)
         do {
             _ = try reopened.fd?.seek(offset: Int64(offset), from: .start)
