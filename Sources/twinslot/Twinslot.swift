@@ -29,6 +29,11 @@ func installTestStopHook() {
 
 @main
 struct Twinslot: ParsableCommand {
+    /// `--config` before the subcommand (`twinslot --config PATH status`, as `sim init` prints it):
+    /// ArgumentParser hands this group's value down to every device command's own
+    /// `@OptionGroup var global`, so it is accepted there and after the subcommand alike.
+    @OptionGroup var global: GlobalOptions
+
     static func main() {
         installTestStopHook()
         do {
