@@ -21,3 +21,22 @@ struct GlobalOptions: ParsableArguments {
         return try Device(config: try SystemConfig.load(path: path))
     }
 }
+
+/// A command that acts on the configured device: it takes `--config` (before or after its
+/// name). Given before the name of any other command, `--config` would be parsed and ignored,
+/// and a user would believe it was used: `Twinslot.main` refuses that (64).
+protocol DeviceCommand {}
+
+extension InstallCommand: DeviceCommand {}
+extension StatusCommand: DeviceCommand {}
+extension BootCommand: DeviceCommand {}
+extension MarkGoodCommand: DeviceCommand {}
+extension MarkBadCommand: DeviceCommand {}
+extension BootloaderInitCommand: DeviceCommand {}
+extension AgentCommand: DeviceCommand {}
+
+/// `--config` given before the subcommand's name (the root's only option).
+func configBeforeSubcommand(_ arguments: [String]) -> Bool {
+    guard let first = arguments.first else { return false }
+    return first == "--config" || first.hasPrefix("--config=")
+}

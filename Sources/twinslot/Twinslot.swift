@@ -38,6 +38,9 @@ struct Twinslot: ParsableCommand {
         installTestStopHook()
         do {
             var command = try parseAsRoot()
+            if !(command is any DeviceCommand), configBeforeSubcommand(Array(CommandLine.arguments.dropFirst())) {
+                throw ValidationError("--config applies only to the device commands (install, status, boot, ...)")
+            }
             try command.run()
         } catch {
             exit(withError: error)

@@ -29,6 +29,13 @@ import Testing
         }
     }
 
+    /// Before a command that takes no configuration, `--config` would be parsed and dropped.
+    @Test func configBeforeACommandThatTakesNoneIsAUsageError() throws {
+        let result = try CLI.twinslot("--config", "/etc/twinslot/system.toml", "bundle", "info", "/nowhere.tsb")
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("--config applies only to the device commands"))
+    }
+
     @Test func simInitOnAnExistingDeviceIsAStateRefusal() throws {
         let root = CLI.temporaryDirectory("sim-twice")
         let pki = try CLI.pki(in: root)
