@@ -48,9 +48,12 @@ struct ProgressBar {
                 let remaining = Double(progress.total - progress.bytes) / (Double(progress.bytes) / elapsed)
                 tail += "ETA \(Self.duration(remaining))"
             }
-            // The bar takes what the numbers leave, up to 30 columns; on a narrow terminal the
-            // numbers matter more.
-            let barWidth = min(30, width - name.count - tail.count - 4)
+            // The bar takes what the widest numbers of this image would leave, up to 30 columns:
+            // on a narrow terminal the numbers matter more, and a bar whose width changed from
+            // one redraw to the next would look like progress going back.
+            let widest =
+                "100%  \(formatBytes(progress.total)) / \(formatBytes(progress.total))  1023.9 MiB/s  ETA 59m59s"
+            let barWidth = min(30, width - name.count - widest.count - 4)
             if barWidth >= 5 {
                 let filled = Int(fraction * Double(barWidth))
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled)

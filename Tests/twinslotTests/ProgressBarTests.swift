@@ -89,6 +89,14 @@ import Testing
         #expect(text.count <= 70, "\(text)")
         #expect(text.hasSuffix("1.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 3s"), "\(text)")
         #expect(text.contains("[#") && !text.contains(String(repeating: ".", count: 23)), "\(text)")
+        // The bar keeps its width from the first redraw to the last.
+        let final = bar.render(Self.event("rootfs", 4 << 20, of: 4 << 20), now: start + 2, columns: 70)
+        let last = try #require(final)
+        func barWidth(_ line: String) -> Int? {
+            guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
+            return line.distance(from: open, to: close)
+        }
+        #expect(barWidth(text) != nil && barWidth(text) == barWidth(last), "\(text) / \(last)")
     }
 
     @Test func durationsStayShort() {
