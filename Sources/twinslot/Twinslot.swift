@@ -38,7 +38,7 @@ struct Twinslot: ParsableCommand {
         installTestStopHook()
         do {
             var command = try parseAsRoot()
-            if !(command is any DeviceCommand), configBeforeSubcommand(Array(CommandLine.arguments.dropFirst())) {
+            if !takesGlobalOptions(command), configBeforeSubcommand(Array(CommandLine.arguments.dropFirst())) {
                 throw ValidationError("--config applies only to the device commands (install, status, boot, ...)")
             }
             try command.run()
