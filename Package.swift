@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
-        .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore", "TwinslotService", "TestSupport"]),
+        .testTarget(name: "twinslotTests", dependencies: ["twinslot", "TwinslotCore", "TwinslotService", "TestSupport"]),
         .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
         .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]

@@ -75,13 +75,18 @@ public struct SimulatedDevice {
         let storage = PosixStorage()
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: configPath) {
-            throw SimulationError("\(directory) already holds a simulated device (system.toml exists)")
+            throw SimulationError(
+                "\(directory) already holds a simulated device (\(configPath) exists): remove the directory or "
+                    + "choose another one", class: .state)
+        }
+        // The keyring is read and parsed before anything is made: a wrong path (17) leaves no
+        // half-made device behind.
+        _ = try Keyring(contentsOf: keyring)
+        guard let keyringBytes = fileManager.contents(atPath: keyring) else {
+            throw SignatureError.keyring(path: keyring, problem: "cannot be read")
         }
         for sub in ["slots", "apps/a", "apps/b", "data", "hooks.d"] {
             try storage.makeDirectory(FilePath(directory + "/" + sub))
-        }
-        guard let keyringBytes = fileManager.contents(atPath: keyring) else {
-            throw SimulationError("cannot read the keyring \(keyring)")
         }
         try storage.replaceFile(FilePath(directory + "/keyring.pem"), with: Array(keyringBytes))
         let factory = Array("twinslot simulated factory image\n".utf8)
@@ -126,7 +131,13 @@ public struct SimulatedDevice {
     }
 }
 
-public struct SimulationError: Error, CustomStringConvertible {
+/// A simulated device refused or failed. The class picks the CLI's exit code: a user's mistake
+/// (a directory that already holds a device) is not "a bug: please report it".
+public struct SimulationError: ClassifiedError {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var failureClass: FailureClass
+    public init(_ description: String, class failureClass: FailureClass = .internalError) {
+        self.description = description
+        self.failureClass = failureClass
+    }
 }

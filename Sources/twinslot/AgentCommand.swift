@@ -126,7 +126,7 @@ struct AgentCommand: ParsableCommand {
             if let gatewayTokenFile { credential = .gateway(try Self.firstWord(gatewayTokenFile)) }
             let client = try DDIClient(
                 server: server, tenant: tenant, controllerID: controllerId, credential: credential,
-                options: transport.httpOptions(device.config.network))
+                options: try transport.httpOptions(device.config.network))
             var logger = Logger(label: "twinslot.agent")
             logger.logLevel = .info
             let attributes: AgentAttributes =

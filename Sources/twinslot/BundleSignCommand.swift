@@ -37,11 +37,14 @@ struct BundleSignCommand: ParsableCommand {
             let signatureBytes: [UInt8]
             if let signature {
                 guard let data = FileManager.default.contents(atPath: signature) else {
-                    throw BundleError.unreadable(path: signature, reason: "no such file")
+                    let exists = FileManager.default.fileExists(atPath: signature)
+                    throw CommandFailure(
+                        .io, "cannot read the signature \(signature): \(exists ? "unreadable" : "no such file")")
                 }
                 signatureBytes = Array(data)
             } else {
                 let identity = try SigningIdentity(certificatePEM: cert!, privateKeyPEM: key!, chainPEM: chain)
+                try checkSigner(identity, keyring: keyring)
                 signatureBytes = try identity.sign(try BundleSigner.manifestBytes(of: bundle))
             }
             let ring = try keyring.map { try Keyring(contentsOf: $0) }

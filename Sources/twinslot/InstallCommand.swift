@@ -124,7 +124,9 @@ struct InstallCommand: ParsableCommand {
         case .planned:
             print("dry run: bundle \(outcome.version) verified; would write group \(outcome.target.rawValue):")
             for step in outcome.steps {
-                print("  \(step.slotClass) (\(step.type)) -> \(step.slot)  \(formatBytes(step.size))")
+                // A compressed image of a .swu declares no size: it is known only once decoded.
+                let size = step.size > 0 ? formatBytes(step.size) : "size unknown"
+                print("  \(step.slotClass) (\(step.type)) -> \(step.slot)  \(size)")
             }
         case .staged:
             print("installed \(outcome.version) into group \(outcome.target.rawValue):")

@@ -23,6 +23,10 @@ func reportingFailures<T>(json: Bool = false, _ body: () throws -> T) throws -> 
         return try body()
     } catch let exit as ExitCode {
         throw exit
+    } catch let invalid as ValidationError {
+        // A wrong argument found while running (an option that does not fit this device) is a
+        // usage error (64), as ArgumentParser makes it before run(), not "a bug" (1).
+        return try reportingFailures(json: json) { throw CommandFailure(.usage, invalid.message) }
     } catch {
         let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
         let message = String(describing: error)
@@ -128,34 +132,22 @@ enum ProgressDisplay {
             }
         }
         guard !quiet, isatty(STDOUT_FILENO) == 1, isatty(STDERR_FILENO) == 1 else { return nil }
-        let start = Mutex<[String: Date]>([:])
+        let bar = Mutex(ProgressBar())
         return { progress in
-            let began = start.withLock { starts in
-                if starts[progress.slotClass] == nil { starts[progress.slotClass] = Date() }
-                return starts[progress.slotClass]!
+            let columns = terminalColumns(STDERR_FILENO)
+            if let text = bar.withLock({ $0.render(progress, now: Date(), columns: columns) }) {
+                writeUnbuffered(text, to: STDERR_FILENO)
             }
-            let elapsed = max(Date().timeIntervalSince(began), 0.001)
-            let rate = Double(progress.bytes) / elapsed
-            guard progress.total > 0 || progress.bytes == 0 else {
-                // Size unknown until the image ends (a compressed SWUpdate image): no bar.
-                let line =
-                    "\r\(padRight(progress.slotClass, 10)) \(formatBytes(progress.bytes)) written (size unknown "
-                    + "until the end)  \(formatBytes(UInt64(rate)))/s"
-                writeUnbuffered(line, to: STDERR_FILENO)
-                return
-            }
-            let fraction = progress.total == 0 ? 1 : Double(progress.bytes) / Double(progress.total)
-            let eta = rate > 0 ? Double(progress.total - min(progress.bytes, progress.total)) / rate : 0
-            let width = 30
-            let filled = Int(fraction * Double(width))
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            let line =
-                "\r\(padRight(progress.slotClass, 10)) [\(bar)] \(padLeft(fixedPoint(fraction * 100, digits: 0), 3))%  "
-                + "\(formatBytes(progress.bytes)) / \(formatBytes(progress.total))  \(formatBytes(UInt64(rate)))/s  "
-                + "ETA \(padLeft(fixedPoint(eta, digits: 0), 3))s"
-            writeUnbuffered(line + (progress.bytes >= progress.total ? "\n" : ""), to: STDERR_FILENO)
         }
     }
+}
+
+/// The terminal's width (TIOCGWINSZ), else `$COLUMNS`, else 80.
+func terminalColumns(_ descriptor: Int32) -> Int {
+    var size = winsize()
+    if ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+    if let columns = getenv("COLUMNS").flatMap({ Int(String(cString: $0)) }), columns > 0 { return columns }
+    return 80
 }
 
 /// A refusal decided by a command itself (not by the engine), with the class that picks its exit code.

@@ -54,9 +54,7 @@ struct StatusCommand: ParsableCommand {
             printTable(header, rows)
             if let operation = report.operation {
                 print()
-                print(
-                    "in progress: install of \(operation.version) into group \(operation.target.rawValue), "
-                        + "phase \(operation.phase.rawValue)")
+                print(operationLine(operation))
             }
             if let last = report.last {
                 print()
@@ -73,6 +71,23 @@ struct StatusCommand: ParsableCommand {
                         + "(\(report.recovery.cutReason ?? ""))")
             }
         }
+    }
+}
+
+/// The operation the journal holds, said as what the device waits for: once the flip is durable
+/// the install is done, and only a reboot (then `twinslot boot`) moves it on.
+func operationLine(_ operation: DeviceState.Operation) -> String {
+    let group = "group \(operation.target.rawValue)"
+    switch operation.phase {
+    case .flipped:
+        return "staged: \(operation.version) is installed in \(group), waiting for a reboot into its trial boot "
+            + "(then 'twinslot boot' commits it if healthy, else the device falls back)"
+    case .bootedTrial:
+        return "on trial: \(operation.version) booted in \(group); 'twinslot boot' commits it if healthy, "
+            + "else rolls back"
+    case .begun, .targetDisabled, .staging:
+        return "in progress: install of \(operation.version) into \(group), phase \(operation.phase.rawValue) "
+            + "(nothing is bootable from \(group) until it is staged)"
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SystemPackage
 import TwinslotCore
 import TwinslotFleet
 
@@ -39,7 +40,15 @@ struct TransportOptions: ParsableArguments {
     }
 
     /// The options for this device: the command line's, over system.toml's `[network]` bounds.
-    func httpOptions(_ network: NetworkConfig) -> HTTPOptions {
+    /// A named PEM file that is not there is a configuration error (17) now, not a TLS failure
+    /// after every retry (19) or, over plain http, nothing at all.
+    func httpOptions(_ network: NetworkConfig) throws -> HTTPOptions {
+        for (option, path) in [("--ca-file", caFile), ("--client-cert", clientCert), ("--client-key", clientKey)] {
+            guard let path else { continue }
+            guard PosixStorage().fileKind(FilePath(path)) != nil else {
+                throw CommandFailure(.config, "\(option) \(path) does not exist")
+            }
+        }
         var options = HTTPOptions()
         options.caFile = caFile
         options.clientCertificate = clientCert
@@ -55,7 +64,7 @@ struct TransportOptions: ParsableArguments {
 /// with no local copy.
 func openBundle(_ location: String, transport: TransportOptions, network: NetworkConfig) throws -> any ByteSource {
     if HTTPByteSource.isHTTPURL(location) {
-        return try HTTPByteSource(url: location, options: transport.httpOptions(network))
+        return try HTTPByteSource(url: location, options: try transport.httpOptions(network))
     }
     return try FileByteSource(path: location)
 }

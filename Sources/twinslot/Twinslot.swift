@@ -29,10 +29,18 @@ func installTestStopHook() {
 
 @main
 struct Twinslot: ParsableCommand {
+    /// `--config` before the subcommand (`twinslot --config PATH status`, as `sim init` prints it):
+    /// ArgumentParser hands this group's value down to every device command's own
+    /// `@OptionGroup var global`, so it is accepted there and after the subcommand alike.
+    @OptionGroup var global: GlobalOptions
+
     static func main() {
         installTestStopHook()
         do {
             var command = try parseAsRoot()
+            if !takesGlobalOptions(command), configBeforeSubcommand(Array(CommandLine.arguments.dropFirst())) {
+                throw ValidationError("--config applies only to the device commands (install, status, boot, ...)")
+            }
             try command.run()
         } catch {
             exit(withError: error)

@@ -98,8 +98,27 @@ struct CLIError: Error {
         #expect(untrusted.status == 11)
         #expect(untrusted.stderr.contains("does not chain"))
 
-        // Expired signer.
-        #expect(try create("expired.tsb", signer: "expired-signer").status == 0)
+        // Expired signer: `bundle create` refuses it (BundleCreateSignerTests), so the bundle a
+        // device must refuse is signed outside twinslot, as an attacker or an old build would.
+        #expect(
+            try CLI.twinslot(
+                "bundle", "create", "--unsigned", "--out", directory + "/u-expired.tsb", "--compatible", "board",
+                "--version", "1", "--image", "rootfs=" + directory + "/rootfs.img"
+            ).status == 0)
+        let signed = try CLI.run(
+            "/bin/sh",
+            [
+                "-c",
+                "tar -xOf '\(directory)/u-expired.tsb' manifest.json > '\(directory)/e.json' && openssl cms -sign "
+                    + "-binary -outform DER -in '\(directory)/e.json' -signer '\(pki)/expired-signer.pem' -inkey "
+                    + "'\(pki)/expired-signer.key' -certfile '\(pki)/signer-chain.pem' -out '\(directory)/e.sig'",
+            ])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(
+            try CLI.twinslot(
+                "bundle", "sign", directory + "/u-expired.tsb", "--signature", directory + "/e.sig", "--out",
+                directory + "/expired.tsb"
+            ).status == 0)
         let expired = try CLI.twinslot(
             "bundle", "verify", directory + "/expired.tsb", "--keyring", pki + "/keyring.pem")
         #expect(expired.status == 11)

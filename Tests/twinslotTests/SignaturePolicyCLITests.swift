@@ -14,18 +14,17 @@ import Testing
         good = try sim.bundle("2.0", securityVersion: 2, seed: 2)
     }
 
-    /// The good bundle signed again by `signer` of the test PKI.
+    /// The good bundle signed again by `signer` of the test PKI. With the openssl CLI, as an
+    /// attacker or another tool would: `bundle sign --cert` refuses a signer no device accepts.
     func resigned(_ name: String, signer: String, chain: String = "signer-chain") throws -> String {
-        let out = sim.root + "/\(name).tsb"
-        let result = try CLI.twinslot(
-            "bundle", "sign", good, "--out", out, "--cert", sim.pki + "/\(signer).pem", "--key",
-            sim.pki + "/\(signer).key", "--chain", sim.pki + "/\(chain).pem")
-        guard result.status == 0 else { throw CLIError("bundle sign: \(result.stderr)") }
-        return out
+        try externallySigned(name, options: [], signer: signer, chain: chain)
     }
 
     /// The good bundle with a signature the openssl CLI made (`options`), then `edit`ed.
-    func externallySigned(_ name: String, options: [String], edit: (inout Data) -> Void = { _ in }) throws -> String {
+    func externallySigned(
+        _ name: String, options: [String], signer: String = "signer", chain: String = "signer-chain",
+        edit: (inout Data) -> Void = { _ in }
+    ) throws -> String {
         let manifest = sim.root + "/\(name).json"
         let signature = sim.root + "/\(name).sig"
         let extract = try CLI.run("/bin/sh", ["-c", "tar -xOf '\(good)' manifest.json > '\(manifest)'"])
@@ -33,8 +32,8 @@ import Testing
         let sign = try CLI.run(
             "/usr/bin/openssl",
             [
-                "cms", "-sign", "-binary", "-outform", "DER", "-in", manifest, "-signer", sim.pki + "/signer.pem",
-                "-inkey", sim.pki + "/signer.key", "-certfile", sim.pki + "/signer-chain.pem", "-out", signature,
+                "cms", "-sign", "-binary", "-outform", "DER", "-in", manifest, "-signer", sim.pki + "/\(signer).pem",
+                "-inkey", sim.pki + "/\(signer).key", "-certfile", sim.pki + "/\(chain).pem", "-out", signature,
             ] + options)
         guard sign.status == 0 else { throw CLIError("openssl cms: \(sign.stderr)") }
         var bytes = FileManager.default.contents(atPath: signature)!

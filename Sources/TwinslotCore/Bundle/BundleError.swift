@@ -2,6 +2,11 @@
 /// so a device maker can tell a broken build from a tampered download.
 public enum BundleError: ClassifiedError, Equatable {
     case unreadable(path: String, reason: String)
+    /// Building a bundle: an input image cannot be read (not the bundle: a builder who reads
+    /// "cannot read bundle" looks at the wrong file).
+    case imageUnreadable(slotClass: String, path: String, reason: String)
+    /// Building or signing a bundle: its output cannot be written.
+    case unwritable(path: String, reason: String)
     case empty(source: String)
     case notATar(detail: String)
     case truncated(member: String?, detail: String)
@@ -33,7 +38,7 @@ public enum BundleError: ClassifiedError, Equatable {
 
     public var failureClass: FailureClass {
         switch self {
-        case .unreadable: .io
+        case .unreadable, .imageUnreadable, .unwritable: .io
         case .unsigned: .untrusted
         case .incompatible, .unknownSlotClass, .slotContentMismatch: .incompatible
         default: .badBundle
@@ -43,6 +48,9 @@ public enum BundleError: ClassifiedError, Equatable {
     public var description: String {
         switch self {
         case .unreadable(let path, let reason): "cannot read bundle \(path): \(reason)"
+        case .imageUnreadable(let slotClass, let path, let reason):
+            "cannot read the image for slot class '\(slotClass)' at \(path): \(reason)"
+        case .unwritable(let path, let reason): "cannot write \(path): \(reason)"
         case .empty(let source): "bundle \(source) is empty"
         case .notATar(let detail): "not a twinslot bundle (a POSIX tar archive was expected): \(detail)"
         case .truncated(let member, let detail):

@@ -56,7 +56,7 @@ public enum BundleSigner {
             try writer.finishFile()
         }
         try writer.close()
-        guard fsync(fd.rawValue) == 0 else { throw BundleError.unreadable(path: temporary, reason: "fsync failed") }
+        guard fsync(fd.rawValue) == 0 else { throw BundleError.unwritable(path: temporary, reason: "fsync failed") }
         try PosixStorage().rename(FilePath(temporary), to: FilePath(output))
     }
 }

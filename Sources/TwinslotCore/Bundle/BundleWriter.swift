@@ -78,12 +78,19 @@ public struct BundleWriter {
             case .regular, .blockDevice:
                 if input.path.hasSuffix(".tar") { content = .tar }
             case nil:
-                throw BundleError.unreadable(path: input.path, reason: "no such file or directory")
+                throw BundleError.imageUnreadable(
+                    slotClass: input.slotClass, path: input.path, reason: "no such file or directory")
             default:
-                throw BundleError.unreadable(path: input.path, reason: "not a file or directory")
+                throw BundleError.imageUnreadable(
+                    slotClass: input.slotClass, path: input.path, reason: "not a file or directory")
             }
             let member = "\(input.slotClass).\(content == .tar ? "tar" : "img").zst"
-            let digest = try compress(source, into: work + "/" + member)
+            let digest: ImageDigest
+            do {
+                digest = try compress(source, into: work + "/" + member)
+            } catch BundleError.unreadable(let path, let reason) where path == source {
+                throw BundleError.imageUnreadable(slotClass: input.slotClass, path: input.path, reason: reason)
+            }
             entries.append(
                 Manifest.Image(
                     slotClass: input.slotClass, member: member, content: content, size: digest.size,
@@ -201,7 +208,7 @@ public struct BundleWriter {
             try tar.finishFile()
         }
         try tar.close()
-        if fsync(fd.rawValue) != 0 { throw BundleError.unreadable(path: temporary, reason: "fsync failed") }
+        if fsync(fd.rawValue) != 0 { throw BundleError.unwritable(path: temporary, reason: "fsync failed") }
         try fd.close()
         closed = true
         try PosixStorage().rename(FilePath(temporary), to: FilePath(output))

@@ -23,7 +23,8 @@ public struct Keyring: Sendable {
 
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SignatureError.keyring(path: path, problem: "cannot read the file")
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw SignatureError.keyring(path: path, problem: exists ? "cannot be read" : "does not exist")
         }
         try self.init(pem: Array(data), source: path)
     }

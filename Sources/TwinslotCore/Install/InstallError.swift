@@ -14,6 +14,9 @@ public enum InstallError: ClassifiedError, Equatable {
     case noBootableGroup
     case nothingToMark(String)
     case runningGroupNotCommitted(booted: SlotLetter, primary: SlotLetter)
+    /// The running group failed its health checks and was rolled back; the reboot into the
+    /// primary has not happened yet. Committing it ('mark-good') would keep what failed.
+    case runningGroupRolledBack(booted: SlotLetter, primary: SlotLetter)
 
     public var failureClass: FailureClass {
         switch self {
@@ -21,7 +24,9 @@ public enum InstallError: ClassifiedError, Equatable {
         case .lockUnavailable: .io
         case .downgrade, .olderVersion: .downgrade
         case .partialBundle: .incompatible
-        case .unknownBootedGroup, .noBootableGroup, .nothingToMark, .runningGroupNotCommitted: .state
+        case .unknownBootedGroup, .noBootableGroup, .nothingToMark, .runningGroupNotCommitted,
+            .runningGroupRolledBack:
+            .state
         }
     }
 
@@ -43,6 +48,9 @@ public enum InstallError: ClassifiedError, Equatable {
         case .runningGroupNotCommitted(let booted, let primary):
             "the running group \(booted.rawValue) is not committed (the primary is \(primary.rawValue)); "
                 + "installing now would overwrite the fallback. Run 'twinslot boot' or 'twinslot mark-good' first"
+        case .runningGroupRolledBack(let booted, let primary):
+            "the running group \(booted.rawValue) failed its health checks and is rolled back: reboot to return to "
+                + "group \(primary.rawValue), then install again (installing now would overwrite the fallback)"
         }
     }
 }

@@ -128,6 +128,9 @@ public struct Installer {
         // Writing the other group is safe only while the running group is committed: during a
         // trial, the other group is the fallback.
         if let primary = journal.state.primary, primary != booted {
+            if let last = journal.state.last, last.outcome == .rolledBack, last.target == booted {
+                throw InstallError.runningGroupRolledBack(booted: booted, primary: primary)
+            }
             throw InstallError.runningGroupNotCommitted(booted: booted, primary: primary)
         }
 
