@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // sw-description is read by the parser SWUpdate itself uses (docs/swupdate.md).
         .systemLibrary(name: "CLibConfig", pkgConfig: "libconfig", providers: [.apt(["libconfig-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Headers only: libcurl is loaded with dlopen when the first transfer starts (shim.h).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux"),
@@ -25,7 +27,7 @@ let package = Package(
         .target(
             name: "TwinslotCore",
             dependencies: [
-                "CArchive", "COpenSSL", "CZstd", "CLinux", "CLibConfig",
+                "CArchive", "COpenSSL", "CZstd", "CLinux", "CLibConfig", "CXXHash", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]
