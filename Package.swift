@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "twinslot",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "twinslot", targets: ["twinslot"]),
         .library(name: "TwinslotCore", targets: ["TwinslotCore"]),
@@ -17,6 +16,10 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // sw-description is read by the parser SWUpdate itself uses (docs/swupdate.md).
+        .systemLibrary(name: "CLibConfig", pkgConfig: "libconfig", providers: [.apt(["libconfig-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Headers only: libcurl is loaded with dlopen when the first transfer starts (shim.h).
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux"),
@@ -24,7 +27,7 @@ let package = Package(
         .target(
             name: "TwinslotCore",
             dependencies: [
-                "CArchive", "COpenSSL", "CZstd", "CLinux",
+                "CArchive", "COpenSSL", "CZstd", "CLinux", "CLibConfig", "CXXHash", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -16,7 +16,7 @@ public final class RawSlotWriter: ImageSink {
     /// contiguous: then `verifyReadBack` reads the whole image back at the end).
     private var verifier: ReadBackVerifier?
     private var regionStart: UInt64 = 0
-    private var regionChecksum = XXHash64()
+    private let regionChecksum = RegionHash()
 
     /// Opens the slot: a block device at least `size` bytes large, or an existing regular file
     /// (an image file, a simulated device). A slot is never created: a device name that does not
@@ -104,7 +104,7 @@ public final class RawSlotWriter: ImageSink {
         guard end > regionStart else { return }
         verifier?.verify(.init(offset: regionStart, length: end - regionStart, checksum: regionChecksum.finalize()))
         regionStart = end
-        regionChecksum = XXHash64()
+        regionChecksum.reset()
     }
 
     /// Makes the image durable: a file-backed slot is cut to the image's size, then synced.

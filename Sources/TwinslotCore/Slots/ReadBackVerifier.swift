@@ -6,7 +6,7 @@ import Synchronization
 /// handed to the slot. The install's wall time then hides most of the read-back instead of
 /// adding it at the end. Memory: one read buffer.
 ///
-/// Why a fast checksum (XXH64) suffices here: the SHA-256 of the stream, checked against the
+/// Why a fast checksum (XXH3) suffices here: the SHA-256 of the stream, checked against the
 /// signed manifest, already proves the bytes written are the signed image; the read-back has
 /// to prove the medium returns those bytes, which is a matter of corruption, not of forgery.
 final class ReadBackVerifier: @unchecked Sendable {
@@ -59,7 +59,7 @@ final class ReadBackVerifier: @unchecked Sendable {
 
     private func check(_ region: Region, _ buffer: UnsafeMutableRawBufferPointer) throws {
         file.settleForReadBack(offset: region.offset, length: region.length)
-        var hasher = XXHash64()
+        let hasher = RegionHash()
         var done: UInt64 = 0
         while done < region.length {
             let want = Int(min(UInt64(buffer.count), region.length - done))

@@ -39,6 +39,10 @@ import Testing
     @Test func crc32KnownValue() {
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
         #expect(CRC32.checksum([UInt8]()) == 0)
+        // zlib's crc32 continued across pieces, and a collection without contiguous storage.
+        let digits = Array("123456789".utf8)
+        #expect(CRC32.checksum(digits[5...], continuing: CRC32.checksum(digits[..<5])) == 0xCBF4_3926)
+        #expect(CRC32.checksum(digits.lazy.map { $0 }) == 0xCBF4_3926)
     }
 
     @Test func configParsing() throws {

@@ -59,15 +59,15 @@ import Testing
         let file = try storage.open(path, create: false)
         defer { try? file.close() }
         let good = ReadBackVerifier(file: file)
-        good.verify(.init(offset: 0, length: 50_000, checksum: XXHash64.hash(Array(bytes[..<50_000]))))
-        good.verify(.init(offset: 50_000, length: 50_000, checksum: XXHash64.hash(Array(bytes[50_000...]))))
+        good.verify(.init(offset: 0, length: 50_000, checksum: RegionHash.hash(Array(bytes[..<50_000]))))
+        good.verify(.init(offset: 50_000, length: 50_000, checksum: RegionHash.hash(Array(bytes[50_000...]))))
         #expect(try good.finish() == 100_000)
 
         var changed = Array(bytes[50_000...])
         changed[777] ^= 1
         let bad = ReadBackVerifier(file: file)
-        bad.verify(.init(offset: 0, length: 50_000, checksum: XXHash64.hash(Array(bytes[..<50_000]))))
-        bad.verify(.init(offset: 50_000, length: 50_000, checksum: XXHash64.hash(changed)))
+        bad.verify(.init(offset: 0, length: 50_000, checksum: RegionHash.hash(Array(bytes[..<50_000]))))
+        bad.verify(.init(offset: 50_000, length: 50_000, checksum: RegionHash.hash(changed)))
         #expect(throws: SlotError.regionMismatch(slot: path.string, offset: 50_000, length: 50_000)) {
             try bad.finish()
         }
