@@ -37,10 +37,12 @@ let package = Package(
             ]
         ),
         .target(name: "TwinslotSim", dependencies: ["TwinslotCore"]),
+        // The journald log handler: its own module so its field mapping is tested without the CLI.
+        .target(name: "TwinslotLog", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "twinslot",
             dependencies: [
-                "TwinslotCore", "TwinslotFleet", "TwinslotSim",
+                "TwinslotCore", "TwinslotFleet", "TwinslotSim", "TwinslotLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,6 +51,9 @@ let package = Package(
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
         .testTarget(name: "twinslotTests", dependencies: ["TwinslotCore", "TestSupport"]),
         .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
+        .testTarget(
+            name: "TwinslotLogTests",
+            dependencies: ["TwinslotLog", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Logging
 import SystemPackage
 
 #if canImport(FoundationEssentials)
@@ -49,11 +50,16 @@ public struct BootService {
     public var health: any HealthChecking
     /// Recover only: no health checks, no commit, no rollback of a trial.
     public var early: Bool
+    /// Receives the decision, one entry per action (Installer's comment says why it is injected).
+    public var logger: Logger
 
-    public init(device: Device, health: any HealthChecking = HealthChecker(), early: Bool = false) {
+    public init(
+        device: Device, health: any HealthChecking = HealthChecker(), early: Bool = false, logger: Logger = .disabled
+    ) {
         self.device = device
         self.health = health
         self.early = early
+        self.logger = logger
     }
 
     /// Runs the boot-time logic, then its hooks and report (which never change the outcome).
@@ -84,7 +90,35 @@ public struct BootService {
             }
         }
         _ = try? reporter.record(report)
+        logDecision(outcome, operation: operation)
         return outcome
+    }
+
+    /// One entry per action: a commit or a normal boot at notice, a rollback, fallback or
+    /// abandoned install at warning with its reason, an unexplained group at error.
+    func logDecision(_ outcome: BootOutcome, operation: DeviceState.Operation?) {
+        var log = logger
+        log[metadataKey: "booted"] = "\(outcome.booted.rawValue)"
+        if let operation {
+            log[metadataKey: "operation-id"] = "\(operation.id)"
+            log[metadataKey: "bundle-version"] = "\(operation.version)"
+            log[metadataKey: "slot"] = "\(operation.target.rawValue)"
+        }
+        for action in outcome.actions {
+            var metadata: Logger.Metadata = ["phase": "\(action.rawValue)"]
+            if let detail = outcome.detail { metadata["reason"] = "\(detail)" }
+            let level: Logger.Level =
+                switch action {
+                case .confirmed, .adopted, .committed, .awaitingReboot: .notice
+                case .rolledBack, .fellBack, .abandonedInstall, .repairedBootloader: .warning
+                case .unexpectedGroup: .error
+                }
+            let subject = operation.map { " (\($0.version) in group \($0.target.rawValue))" } ?? ""
+            let text =
+                "boot of group \(outcome.booted.rawValue): \(action.rawValue)\(subject)"
+                + (outcome.detail.map { ": \($0)" } ?? "")
+            log.log(level: level, "\(text)", metadata: metadata)
+        }
     }
 
     /// Recovers and decides; returns the outcome and the operation it concerned.
