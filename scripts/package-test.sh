@@ -7,6 +7,7 @@
 # upgrades it (the edit survives, no prompt), `dpkg -r` removes it (the conffile stays) and
 # `dpkg --purge` leaves the root's files exactly as they were. Needs root (chroot).
 # Last line: "package-test: N checks, F failures". KEEP=1 keeps the work directory.
+#   scripts/package-test.sh [OLD.deb NEW.deb]   (default: build revisions 1 and 2 of this tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
@@ -23,26 +24,33 @@ cleanup() { if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "package-test:
 trap cleanup EXIT
 
 upstream=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/TwinslotCore/Version.swift)
-deb1=$(bash scripts/package-deb.sh "$work/v1" | tail -1)
-deb2=$(DEB_REVISION=2 bash scripts/package-deb.sh "$work/v2" | tail -1)
+if [ $# -eq 2 ]; then # package-test.sh OLD.deb NEW.deb: test these two instead of building them
+  deb1=$1 deb2=$2
+else
+  deb1=$(bash scripts/package-deb.sh "$work/v1" | tail -1)
+  deb2=$(DEB_REVISION=2 bash scripts/package-deb.sh "$work/v2" | tail -1)
+fi
 echo "== [$(( $(date +%s) - T0 ))s] built $(basename "$deb1") and $(basename "$deb2")"
 check "the file is named twinslot_<version>_<arch>.deb" eq "$(basename "$deb1")" \
   "twinslot_$upstream-1_$(dpkg --print-architecture).deb"
 
 # Each tag lintian still reports is argued in docs/operations.md ("The Debian package").
 accepted=(
-  no-manual-page                    # twinslot --help and docs/cli.md are the reference
-  statically-linked-binary          # not reported: the binary is dynamic (libc, libarchive …)
-  embedded-library                  # the static Swift runtime may trip lintian's embedded-zlib style checks
-  extended-description-contains-empty-paragraph
+  initial-upload-closes-no-bugs      # not uploaded to Debian: no ITP bug to close
+  no-manual-page                     # twinslot --help and docs/cli.md are the reference
+  hardening-no-bindnow               # info: swift build links without -z now (docs argue it)
+  hardening-no-fortify-functions     # info: Swift code calls no fortifiable libc function
+  package-supports-alternative-init-but-no-init.d-script  # info: the boot decision needs systemd's ordering
+  spelling-error-in-binary           # info: strings of the statically linked Swift runtime
 )
-lintian --no-tag-display-limit --display-info "$deb1" > "$work/lintian.txt" 2>&1 || true
+lintian --tag-display-limit 0 --display-info "$deb1" > "$work/lintian.txt" 2>&1 || true
 sed 's/^/     | /' "$work/lintian.txt"
-unexpected=$(sed -n 's/^[EWI]: twinslot[^:]*: \([a-z0-9-]*\).*/\1/p' "$work/lintian.txt" | sort -u \
+unexpected=$(sed -n 's/^[EWI]: twinslot[^:]*: \([a-z0-9.+-]*\).*/\1/p' "$work/lintian.txt" | sort -u \
   | grep -vxF -f <(printf '%s\n' "${accepted[@]%% *}") || true)
 check "lintian: no tag beyond the ones docs/operations.md argues${unexpected:+ (new: $(echo $unexpected))}" \
   eq "$unexpected" ""
-check "lintian: no error" eval '! grep -q "^E: " "$work/lintian.txt"'
+check "lintian: no error and no warning beyond the argued ones" \
+  eval '! grep -E "^[EW]: " "$work/lintian.txt" | grep -vE ": (initial-upload-closes-no-bugs|no-manual-page) " | grep -q .'
 
 base=$(bash scripts/package-base.sh)
 root="$work/root"
@@ -53,12 +61,16 @@ snapshot() { # every path in the root but dpkg's and the log's own bookkeeping
 }
 snapshot > "$work/before.txt"
 cp "$deb1" "$deb2" "$root/tmp/"
-in_root() { chroot "$root" "$@" </dev/null; }
+# A chroot with its own /proc (in a private mount and PID namespace: nothing leaks to the host),
+# as on a device: the Swift runtime reads the command line from /proc/self/cmdline.
+in_root() { unshare --mount --pid --fork --mount-proc="$root/proc" chroot "$root" "$@" </dev/null; }
 echo "== [$(( $(date +%s) - T0 ))s] install $(basename "$deb1") into a minimal bookworm ($base)"
 check "dpkg -i installs it (its Depends are met by the root's libraries)" in_root dpkg -i "/tmp/$(basename "$deb1")"
 check "the installed binary runs in the root: twinslot --version" eq "$(in_root twinslot --version 2>&1)" "$upstream"
-check "bundle info runs its code paths there (a missing file is a clear error, not a loader failure)" \
-  eval 'in_root twinslot bundle info /nonexistent.tsb 2>&1 | grep -q "nonexistent"'
+info=$(in_root twinslot bundle info /nonexistent.tsb 2>&1 || echo "exit $?")
+check "the engine runs there too: bundle info of a missing file is exit 14 (io) with a clear line" eq "$info" \
+  "twinslot: error: cannot read bundle /nonexistent.tsb: No such file or directory
+exit 14"
 for unit in dist/systemd/*.service; do
   name=$(basename "$unit")
   check "unit $name is installed" test -f "$root/lib/systemd/system/$name"
