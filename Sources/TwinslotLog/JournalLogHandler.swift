@@ -106,10 +106,11 @@ public struct JournalLogHandler: LogHandler {
         return fields
     }
 
-    /// `twinslot: notice: image staged [phase=staged slot=B]`: the message first, its metadata after.
+    /// `twinslot: notice: image staged | phase=staged slot=B`: the message, then its metadata as
+    /// space-separated `key=value` words (scripts split them).
     public static func plainLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
         let pairs = metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)" }.joined(separator: " ")
-        return "twinslot: \(level): \(message)" + (pairs.isEmpty ? "" : " [\(pairs)]") + "\n"
+        return "twinslot: \(level): \(message)" + (pairs.isEmpty ? "" : " | \(pairs)") + "\n"
     }
 
     /// Values may hold newlines: sd_journal_sendv then uses the protocol's binary form. The

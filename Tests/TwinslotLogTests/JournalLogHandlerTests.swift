@@ -44,7 +44,7 @@ import TwinslotLog
     @Test func plainLineCarriesTheMetadata() {
         #expect(
             JournalLogHandler.plainLine(level: .warning, message: "rolled back", metadata: ["slot": "B", "phase": "x"])
-                == "twinslot: warning: rolled back [phase=x slot=B]\n")
+                == "twinslot: warning: rolled back | phase=x slot=B\n")
         #expect(JournalLogHandler.plainLine(level: .info, message: "m", metadata: [:]) == "twinslot: info: m\n")
     }
 
