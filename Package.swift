@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
         .testTarget(
             name: "TwinslotLogTests",
-            dependencies: ["TwinslotLog", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TwinslotLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]
 )
