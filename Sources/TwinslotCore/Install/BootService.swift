@@ -95,28 +95,36 @@ public struct BootService {
     }
 
     /// One entry per action: a commit or a normal boot at notice, a rollback, fallback or
-    /// abandoned install at warning with its reason, an unexplained group at error.
+    /// abandoned install at warning with its reason, an unexplained group at error. Only the
+    /// actions about the operation carry its id, version and slot (and the reason): a
+    /// `confirmed` after a fallback is about the booted group, not the failed trial.
     func logDecision(_ outcome: BootOutcome, operation: DeviceState.Operation?) {
         var log = logger
         log[metadataKey: "booted"] = "\(outcome.booted.rawValue)"
-        if let operation {
-            log[metadataKey: "operation-id"] = "\(operation.id)"
-            log[metadataKey: "bundle-version"] = "\(operation.version)"
-            log[metadataKey: "slot"] = "\(operation.target.rawValue)"
-        }
         for action in outcome.actions {
             var metadata: Logger.Metadata = ["phase": "\(action.rawValue)"]
-            if let detail = outcome.detail { metadata["reason"] = "\(detail)" }
-            let level: Logger.Level =
-                switch action {
-                case .confirmed, .adopted, .committed, .awaitingReboot: .notice
-                case .rolledBack, .fellBack, .abandonedInstall, .repairedBootloader: .warning
-                case .unexpectedGroup: .error
-                }
-            let subject = operation.map { " (\($0.version) in group \($0.target.rawValue))" } ?? ""
-            let text =
-                "boot of group \(outcome.booted.rawValue): \(action.rawValue)\(subject)"
-                + (outcome.detail.map { ": \($0)" } ?? "")
+            let level: Logger.Level
+            let aboutOperation: Bool
+            switch action {
+            case .confirmed, .adopted: (level, aboutOperation) = (.notice, false)
+            case .committed, .awaitingReboot: (level, aboutOperation) = (.notice, true)
+            case .rolledBack, .fellBack, .abandonedInstall: (level, aboutOperation) = (.warning, true)
+            case .repairedBootloader: (level, aboutOperation) = (.warning, false)
+            case .unexpectedGroup: (level, aboutOperation) = (.error, false)
+            }
+            var text = "boot of group \(outcome.booted.rawValue): \(action.rawValue)"
+            if aboutOperation, let operation {
+                metadata["operation-id"] = "\(operation.id)"
+                metadata["bundle-version"] = "\(operation.version)"
+                metadata["slot"] = "\(operation.target.rawValue)"
+                text += " (\(operation.version) in group \(operation.target.rawValue))"
+            }
+            if aboutOperation || action == .repairedBootloader || action == .unexpectedGroup,
+                let detail = outcome.detail
+            {
+                metadata["reason"] = "\(detail)"
+                text += ": \(detail)"
+            }
             log.log(level: level, "\(text)", metadata: metadata)
         }
     }
