@@ -42,10 +42,12 @@ let package = Package(
         .target(name: "TwinslotSim", dependencies: ["TwinslotCore"]),
         // The D-Bus service (`twinslot service`): sd-bus from CSystemd, the installer from Core.
         .target(name: "TwinslotService", dependencies: ["TwinslotCore", "TwinslotFleet", "CSystemd"]),
+        // The journald log handler: its own module so its field mapping is tested without the CLI.
+        .target(name: "TwinslotLog", dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "twinslot",
             dependencies: [
-                "TwinslotCore", "TwinslotFleet", "TwinslotSim", "TwinslotService",
+                "TwinslotCore", "TwinslotFleet", "TwinslotSim", "TwinslotService", "TwinslotLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -54,6 +56,9 @@ let package = Package(
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
         .testTarget(name: "twinslotTests", dependencies: ["twinslot", "TwinslotCore", "TwinslotService", "TestSupport"]),
         .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
+        .testTarget(
+            name: "TwinslotLogTests",
+            dependencies: ["TwinslotLog", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "TwinslotSimTests", dependencies: ["TwinslotSim", "TwinslotCore", "TestSupport"]),
     ]
 )

@@ -13,5 +13,8 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
 
+echo "== Debian package (lintian; install, upgrade, remove, purge in a throwaway bookworm root)"
+bash scripts/package-test.sh
+
 echo "== VM rig (QEMU + OVMF + GRUB EFI + systemd, the real stack)"
 bash scripts/vm-test.sh

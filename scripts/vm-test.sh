@@ -35,9 +35,10 @@ image=$(bash scripts/vm/build-image.sh --dir)
 [ -f "$image/done" ] || { echo "vm-test: no VM image at $image" >&2; exit 1; }
 phase_done image
 
-phase "twinslot release binary (static Swift stdlib)"
-swift build -c release --static-swift-stdlib --product twinslot >/tmp/twinslot-vm-build.log 2>&1 \
-  || { cat /tmp/twinslot-vm-build.log; exit 1; }
+phase "twinslot Debian package (scripts/package-deb.sh: the static-stdlib release binary inside)"
+deb=$(bash scripts/package-deb.sh 2>/tmp/twinslot-vm-deb.log | tail -1) || { cat /tmp/twinslot-vm-deb.log; exit 1; }
+tail -1 /tmp/twinslot-vm-deb.log
+# The same build, for the host's side (bundle create, bootloader init).
 bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/twinslot"
 "$bin" --help >/dev/null
 phase_done build
@@ -57,8 +58,13 @@ bash scripts/make-test-pki.sh "$work/pki" >/dev/null
 root="$work/root"
 rm -rf "$root"
 cp -a "$image/rootfs" "$root"
-install -m 0755 "$bin" "$root/usr/bin/twinslot"
-strip "$root/usr/bin/twinslot"   # half the size: every install writes the whole image under TCG
+# twinslot comes from its .deb, installed by the guest's own dpkg into this run's copy of the
+# cached image (the binary in it is stripped: half the size, and every install writes the whole
+# image under TCG). The units land in /lib/systemd/system; the rig's config replaces the conffile.
+cp "$deb" "$root/tmp/twinslot.deb"
+chroot "$root" dpkg -i /tmp/twinslot.deb </dev/null >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; exit 1; }
+rm -f "$root/tmp/twinslot.deb"
+echo "   installed $(chroot "$root" dpkg-query -W -f='${Package} ${Version}' twinslot) from $(basename "$deb")"
 install -d "$root/etc/twinslot" "$root/etc/twinslot/hooks.d" "$root/boot/efi" "$root/data" \
   "$root/srv/www" "$root/usr/local/sbin" "$root/mnt/bundles" "$root/mnt/ctl"
 install -m 0644 "$work/pki/keyring.pem" "$root/etc/twinslot/keyring.pem"
@@ -115,10 +121,10 @@ tmpfs           /tmp       tmpfs defaults    0 0
 tmpfs           /var/tmp   tmpfs defaults    0 0
 EOF
 echo ok > "$root/srv/www/healthz"
-# Every unit twinslot ships, enabled when it has an [Install] section (not the fleet agent: the
-# guest has no server to poll).
+# Every unit twinslot ships (the package put them in /lib/systemd/system), enabled when it has an
+# [Install] section (not the fleet agent: the guest has no server to poll).
 for unit in dist/systemd/*; do
-  install -m 0644 "$unit" "$root/etc/systemd/system/"
+  [ -f "$root/lib/systemd/system/$(basename "$unit")" ] || { echo "vm-test: the package lacks $unit" >&2; exit 1; }
 done
 mkdir -p "$root/etc/systemd/system/vmtest.service.d"
 {
@@ -307,6 +313,10 @@ print(eval(sys.argv[1]))" "$1" 2>/dev/null || echo "?"
 }
 install_outcome() { grep -a 'VMTEST install: {"' "$log" | grep -v '"event"' | tail -1 | sed 's/.*VMTEST install: //' \
   | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d.get("outcome") or d.get("error",{}).get("class","?"))' 2>/dev/null || echo "none"; }
+check_journal() { # check_journal MODE ARGS...: the guest's journalctl -o json lines (scripts/vm/check-journal.py)
+  local out
+  if out=$(python3 scripts/vm/check-journal.py "$log" "$@" 2>&1); then ok "journal: $out"; else violation "journal: $out"; fi
+}
 eq() { [ "$1" = "$2" ] || { echo "     (got '$1', want '$2')"; return 1; }; }
 # A boot is "complete": the version the guest reports is the image its slot holds on the disk.
 check_boots_complete() {
@@ -357,6 +367,8 @@ check "health check ran with the web service active ($probe)" grep -q 'web=activ
 order=$(grep -aoE "VMTEST (web-started|health-check)" "$log" | tail -2 | tr "\n" " " || true)
 check "trial boot: web service started before the health checks ran" eq "$order" "VMTEST web-started VMTEST health-check "
 grep -a 'journal-order' "$log" | tail -1 | cut -c1-600 | sed 's/^/     | /'
+# journald has the install's and the decision's structured entries (TWINSLOT_* fields), no progress.
+check_journal committed 2.0.0 B
 [ "$(status_field "s['last']['outcome']")" = committed ] && commits=$((commits + 1))
 phase_done "step 1"
 
@@ -371,6 +383,7 @@ check "slot A holds 3.0.0" eq "$(slot_version A)" 3.0.0
 check_status_truth B B
 check "last outcome rolled-back 3.0.0 (fell back)" eq "$(status_field "s['last']['outcome']+' '+s['last']['version']")" "rolled-back 3.0.0"
 check "status: the next boot is B, A is not good" eq "$(status_field "s['next_boot']+' '+str(g['A']['bootloader']!='good')")" "B True"
+check_journal fell-back 3.0.0
 [ "$(status_field "s['last']['outcome']")" = rolled-back ] && fallbacks=$((fallbacks + 1))
 phase_done "step 2"
 

@@ -35,7 +35,7 @@ struct BootCommand: ParsableCommand {
     func run() throws {
         try reportingFailures(json: json) {
             let device = try global.device()
-            let outcome = try BootService(device: device, early: early).run()
+            let outcome = try BootService(device: device, early: early, logger: Log.logger).run()
             if json { printJSON(outcome) } else { printBootOutcome(outcome) }
             if outcome.rebootRequested { try Reporter(device: device).reboot(environment: rebootEnvironment(outcome)) }
         }

@@ -88,7 +88,7 @@ struct InstallCommand: ParsableCommand {
             let device = try global.device()
             let keyring = try Keyring(contentsOf: device.config.keyring)
             let progress = ProgressDisplay.choose(json: json, quiet: quiet)
-            let installer = Installer(device: device, keyring: keyring)
+            let installer = Installer(device: device, keyring: keyring, logger: Log.logger)
             if waitHealth, let settled = try settledEarlier(device: device, installer: installer) {
                 return try finishWaiting(settled, json: json)
             }

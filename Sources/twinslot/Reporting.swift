@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import Synchronization
 import TwinslotCore
 
@@ -36,7 +37,17 @@ func reportingFailures<T>(json: Bool = false, _ body: () throws -> T) throws -> 
                     error: ErrorReport.Body(
                         class: failureClass.rawValue, message: message, exitCode: failureClass.exitCode)))
         }
-        writeUnbuffered("twinslot: error: \(message)\n", to: STDERR_FILENO)
+        if Log.destination == .journal {
+            // Under systemd the structured entry is the error line (stderr is the journal).
+            Log.logger.error(
+                "\(message)",
+                metadata: [
+                    "phase": "error", "failure-class": "\(failureClass.rawValue)",
+                    "exit-code": "\(failureClass.exitCode)",
+                ])
+        } else {
+            writeUnbuffered("twinslot: error: \(message)\n", to: STDERR_FILENO)
+        }
         throw ExitCode(failureClass.exitCode)
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Logging
 import Synchronization
 import TwinslotCore
+import TwinslotLog
 
 #if canImport(Glibc)
     import Glibc
@@ -27,6 +29,23 @@ func installTestStopHook() {
     }
 }
 
+/// The process's log: journald when systemd made stderr the journal (the units in dist/systemd),
+/// plain lines on stderr otherwise. Levels: info and up to the journal (no progress is logged
+/// at any level); warning and up on stderr, where each command's own output already tells a
+/// person what happened. `TWINSLOT_LOG_LEVEL` (trace … critical) overrides both.
+enum Log {
+    static let destination = LogDestination.detect()
+    static let logger = Logger(label: "twinslot")
+
+    static func bootstrap() {
+        let configured = getenv("TWINSLOT_LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0)) }
+        let level = configured ?? (destination == .journal ? .info : .warning)
+        LoggingSystem.bootstrap { label in
+            JournalLogHandler(label: label, destination: destination, logLevel: level)
+        }
+    }
+}
+
 @main
 struct Twinslot: ParsableCommand {
     /// `--config` before the subcommand (`twinslot --config PATH status`, as `sim init` prints it):
@@ -35,6 +54,7 @@ struct Twinslot: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     static func main() {
+        Log.bootstrap()
         installTestStopHook()
         do {
             var command = try parseAsRoot()

@@ -1,3 +1,4 @@
+import Logging
 import SystemPackage
 
 #if canImport(FoundationEssentials)
@@ -49,11 +50,16 @@ public struct BootService {
     public var health: any HealthChecking
     /// Recover only: no health checks, no commit, no rollback of a trial.
     public var early: Bool
+    /// Receives the decision, one entry per action (Installer's comment says why it is injected).
+    public var logger: Logger
 
-    public init(device: Device, health: any HealthChecking = HealthChecker(), early: Bool = false) {
+    public init(
+        device: Device, health: any HealthChecking = HealthChecker(), early: Bool = false, logger: Logger = .disabled
+    ) {
         self.device = device
         self.health = health
         self.early = early
+        self.logger = logger
     }
 
     /// Runs the boot-time logic, then its hooks and report (which never change the outcome).
@@ -84,7 +90,43 @@ public struct BootService {
             }
         }
         _ = try? reporter.record(report)
+        logDecision(outcome, operation: operation)
         return outcome
+    }
+
+    /// One entry per action: a commit or a normal boot at notice, a rollback, fallback or
+    /// abandoned install at warning with its reason, an unexplained group at error. Only the
+    /// actions about the operation carry its id, version and slot (and the reason): a
+    /// `confirmed` after a fallback is about the booted group, not the failed trial.
+    func logDecision(_ outcome: BootOutcome, operation: DeviceState.Operation?) {
+        var log = logger
+        log[metadataKey: "booted"] = "\(outcome.booted.rawValue)"
+        for action in outcome.actions {
+            var metadata: Logger.Metadata = ["phase": "\(action.rawValue)"]
+            let level: Logger.Level
+            let aboutOperation: Bool
+            switch action {
+            case .confirmed, .adopted: (level, aboutOperation) = (.notice, false)
+            case .committed, .awaitingReboot: (level, aboutOperation) = (.notice, true)
+            case .rolledBack, .fellBack, .abandonedInstall: (level, aboutOperation) = (.warning, true)
+            case .repairedBootloader: (level, aboutOperation) = (.warning, false)
+            case .unexpectedGroup: (level, aboutOperation) = (.error, false)
+            }
+            var text = "boot of group \(outcome.booted.rawValue): \(action.rawValue)"
+            if aboutOperation, let operation {
+                metadata["operation-id"] = "\(operation.id)"
+                metadata["bundle-version"] = "\(operation.version)"
+                metadata["slot"] = "\(operation.target.rawValue)"
+                text += " (\(operation.version) in group \(operation.target.rawValue))"
+            }
+            if aboutOperation || action == .repairedBootloader || action == .unexpectedGroup,
+                let detail = outcome.detail
+            {
+                metadata["reason"] = "\(detail)"
+                text += ": \(detail)"
+            }
+            log.log(level: level, "\(text)", metadata: metadata)
+        }
     }
 
     /// Recovers and decides; returns the outcome and the operation it concerned.

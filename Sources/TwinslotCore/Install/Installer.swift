@@ -1,3 +1,4 @@
+import Logging
 import SystemPackage
 
 #if canImport(FoundationEssentials)
@@ -52,16 +53,26 @@ public struct InstallOutcome: Sendable {
 /// 2. journal BEGIN; bootloader: target group not bootable; journal TARGET-DISABLED;
 /// 3. per image: decode, hash, write, fsync, read back, compare; journal STAGED;
 /// 4. bootloader: target group is the one-shot trial; journal FLIPPED.
+///
+/// Each durable step is logged to `logger` right after it is durable (BEGIN, each STAGED,
+/// FLIPPED), with the operation id, slot and phase as metadata. Logged here rather than by the
+/// CLI: only the engine sees a step become durable, and an operator reading the journal after
+/// a power cut needs the images staged before it, which an outcome printed at the end never
+/// reports. The caller injects the logger (swift-log's convention for libraries), so Core picks
+/// no backend; the CLI's goes to journald. Progress is not logged, and neither is a failure: the
+/// caller reports it with its exit code (the CLI's reportingFailures, the agent's feedback).
 public struct Installer {
     public let device: Device
     public var keyring: Keyring
+    public var logger: Logger
     /// Told when the install enters a phase, on the installing thread: a bus service shows the
     /// phase and turns byte progress into one percentage (it learns the bytes to write here).
     public var phaseObserver: (@Sendable (Phase) -> Void)?
 
-    public init(device: Device, keyring: Keyring) {
+    public init(device: Device, keyring: Keyring, logger: Logger = .disabled) {
         self.device = device
         self.keyring = keyring
+        self.logger = logger
     }
 
     /// The steps of an install in the order they happen; `writing` carries the declared decoded
@@ -207,6 +218,13 @@ public struct Installer {
                     operationID: operationID, bundleHash: verified.bundleHash, version: manifest.version,
                     compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
                     target: target, slotClasses: manifest.images.map(\.slotClass), bootID: device.bootID())))
+        var log = logger
+        log[metadataKey: "operation-id"] = "\(operationID)"
+        log[metadataKey: "bundle-version"] = "\(manifest.version)"
+        log[metadataKey: "slot"] = "\(target.rawValue)"
+        log.notice(
+            "install of \(manifest.version) into group \(target.rawValue) started",
+            metadata: ["phase": "begin", "bundle-hash": "\(verified.bundleHash)", "source": "\(source.name)"])
         do {
             phaseObserver?(.writing(totalBytes: manifest.images.reduce(0) { $0 + $1.size }))
             try device.boot.disable(target)
@@ -229,6 +247,9 @@ public struct Installer {
                 }
                 finishing = resumed
                 resumedFrom = point.offset
+                log.notice(
+                    "install resumed at bundle byte \(point.offset)",
+                    metadata: ["phase": "resume", "offset": "\(point.offset)"])
                 report.phases.append(.init(name: "resume at byte \(point.offset)", started: Date(), seconds: 0))
             }
             while let image = try reader.nextImage() {
@@ -259,6 +280,12 @@ public struct Installer {
                 lastReadBack = Date()
                 try journal.append(
                     .staged(slotClass: image.slotClass, group: target, sha256: digest.sha256, size: digest.size))
+                log.notice(
+                    "image \(image.slotClass) staged into \(path) and read back",
+                    metadata: [
+                        "phase": "staged", "slot-class": "\(image.slotClass)", "slot-path": "\(path)",
+                        "image-size": "\(digest.size)", "image-sha256": "\(digest.sha256)",
+                    ])
                 var step = plan.first { $0.slotClass == image.slotClass }!
                 step.size = digest.size
                 step.sha256 = digest.sha256
@@ -273,6 +300,8 @@ public struct Installer {
             phaseObserver?(.flipping)
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
+            log.notice(
+                "group \(target.rawValue) is the trial for the next boot", metadata: ["phase": "flipped"])
             let flip = Date().timeIntervalSince(lastReadBack)
             report.phases.append(.init(name: "flip", started: lastReadBack, seconds: flip))
             let hookFailures = try? reporter.runHooks(.postInstall, environment: hookEnvironment)

@@ -133,7 +133,7 @@ extension HawkBitAgent {
         let outcome: InstallOutcome
         do {
             defer { feedback.finish() }
-            outcome = try Installer(device: device, keyring: keyring).install(
+            outcome = try Installer(device: device, keyring: keyring, logger: logger).install(
                 from: source, progress: { feedback.progress($0) })
         } catch {
             let failureClass = (error as? any ClassifiedError)?.failureClass ?? .internalError
