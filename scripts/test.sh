@@ -13,5 +13,8 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
 
+echo "== release binary without test hooks"
+bash scripts/check-release-hooks.sh
+
 echo "== VM rig (QEMU + OVMF + GRUB EFI + systemd, the real stack)"
 bash scripts/vm-test.sh
