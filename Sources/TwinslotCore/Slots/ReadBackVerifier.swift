@@ -24,7 +24,8 @@ final class ReadBackVerifier: Sendable {
     static let readSize = 256 << 10
 
     /// Read here while the writer's thread writes other regions of it: a `StorageFile`'s
-    /// positional `read` and `write` are safe to use concurrently (`pread`/`pwrite`).
+    /// positional `read` and `write` are safe to use concurrently (`pread`/`pwrite`); the
+    /// writer closes it only after `finish` returned (the `result` queue orders that).
     private let file: ThreadHandoff<any StorageFile>
     private let queue = BlockingQueue<Message>()
     private let result = BlockingQueue<Result<UInt64, any Error>>()
