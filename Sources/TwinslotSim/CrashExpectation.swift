@@ -59,8 +59,12 @@ struct CrashExpectation: Equatable, CustomStringConvertible {
                     trialPending
                     ? [.bootedTrial(target), verdict] : [.rolledBack(from: target, to: target.other, reason: "")]
             case .bootedTrial:
-                // Committed in the bootloader (the step before COMMITTED) or not: fell back.
-                recovery = boot.slots[target] == .good && healthy ? [.committed(target)] : [verdict.asRollback]
+                // Committed in the bootloader (the step before COMMITTED): the reboot is a new
+                // boot of the trial group, so BOOTED-TRIAL once more (one per boot id), then the
+                // commit again. Not committed there: the try is used up, it fell back.
+                recovery =
+                    boot.slots[target] == .good && healthy
+                    ? [.bootedTrial(target), .committed(target)] : [verdict.asRollback]
             }
         }
         for record in recovery { walk.apply(record) }

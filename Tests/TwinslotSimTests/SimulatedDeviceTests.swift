@@ -247,4 +247,24 @@ enum SimFixtures {
         #expect(healthy.recoveryKinds == ["FLIPPED", "BOOTED-TRIAL", "COMMITTED"])
         #expect(healthy.booted == .b && healthy.versions[.b] == "3.0")
     }
+
+    /// A cut after v2's BOOTED-TRIAL: committed in the bootloader, the reboot is another trial
+    /// boot (BOOTED-TRIAL again, once per boot id) and commits; not committed, it fell back.
+    @Test func theModelFollowsTheBootloaderAfterTheTrialBoot() throws {
+        let (_, _, cut) = try ended("model-trial")
+        let v2Trial = try #require(
+            cut.entries.firstIndex {
+                if case .bootedTrial(.a, _) = $0.record { return true }
+                return false
+            })
+        let upToTrial = Array(cut.entries[...v2Trial])
+        let committed = BootState(order: [.a, .b], slots: [.a: .good, .b: .good])
+        let usedUp = BootState(order: [.a, .b], slots: [.a: .trial(attempted: true), .b: .good])
+        let commit = CrashExpectation.after(entries: upToTrial, boot: committed, unhealthy: ["3.0"])
+        #expect(commit.recoveryKinds == ["BOOTED-TRIAL", "COMMITTED"])
+        #expect(commit.booted == .a && commit.versions[.a] == "2.0")
+        let fellBack = CrashExpectation.after(entries: upToTrial, boot: usedUp, unhealthy: ["3.0"])
+        #expect(fellBack.recoveryKinds == ["ROLLED-BACK"])
+        #expect(fellBack.booted == .b && fellBack.versions[.b] == "1.0")
+    }
 }
