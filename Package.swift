@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Test-only hooks (a journal callback the kill tests stop the binary with) exist in debug
+/// builds only: the release binary that ships never contains them (scripts/check-release-hooks.sh).
+let testHooks: [SwiftSetting] = [.define("TWINSLOT_TEST_HOOKS", .when(configuration: .debug))]
+
 let package = Package(
     name: "twinslot",
     products: [
@@ -30,7 +34,8 @@ let package = Package(
                 "CArchive", "COpenSSL", "CZstd", "CLinux", "CLibConfig", "CXXHash", "CZlib",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: testHooks
         ),
         .target(
             name: "TwinslotFleet",
@@ -50,7 +55,8 @@ let package = Package(
                 "TwinslotCore", "TwinslotFleet", "TwinslotSim", "TwinslotService", "TwinslotLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: testHooks
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),

@@ -13,6 +13,9 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
 
+echo "== release binary without test hooks"
+bash scripts/check-release-hooks.sh
+
 echo "== Debian package (lintian; install, upgrade, remove, purge in a throwaway bookworm root)"
 bash scripts/package-test.sh
 

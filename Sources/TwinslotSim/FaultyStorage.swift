@@ -50,7 +50,7 @@ public enum PersistenceOutcome: Sendable, Equatable, CustomStringConvertible {
 ///
 /// Every mutating call is one durable operation, counted; `cutAfter` makes the next one fail
 /// with `PowerCut`, and every call after it.
-public final class FaultyStorage: Storage, @unchecked Sendable {
+public final class FaultyStorage: Storage {
     enum Node: Equatable {
         case file(Int)
         case directory
@@ -82,6 +82,8 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
         var cutAfter: Int?
         var cut = false
         var log: [String] = []
+        /// Files whose `sync()` lies (see `makeSyncsLie`).
+        var lyingSyncs: Set<String> = []
     }
 
     private let state: Mutex<State>
@@ -135,6 +137,13 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
     /// Cut the power right after durable operation `count` (0: before the first).
     public func cutPower(after count: Int?) { state.withLock { $0.cutAfter = count } }
 
+    /// From now on `sync()` of these files returns without making their data durable, as a disk
+    /// with a volatile cache that ignores flushes would: the way a test breaks the order of
+    /// durable writes on purpose (an image journaled STAGED before it is on the medium), to show
+    /// the crash harness catches it. The call still counts as a durable operation, so the crash
+    /// points stay the same.
+    public func makeSyncsLie(for paths: [String]) { state.withLock { $0.lyingSyncs.formUnion(paths) } }
+
     public var operationCount: Int { state.withLock { $0.operations } }
     public var log: [String] { state.withLock { $0.log } }
     public var isCut: Bool { state.withLock { $0.cut } }
@@ -157,6 +166,7 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
 
         var fresh = State()
         fresh.nextInode = old.nextInode
+        fresh.lyingSyncs = old.lyingSyncs
         for (id, inode) in old.inodes {
             var bytes = inode.durable
             for (sequence, op) in inode.pending {
@@ -430,7 +440,7 @@ public final class FaultyStorage: Storage, @unchecked Sendable {
     fileprivate func fileSync(_ id: Int, path: FilePath) throws {
         try state.withLock { state in
             _ = try step(&state, "fsync \(path)")
-            if var inode = state.inodes[id] {
+            if !state.lyingSyncs.contains(path.string), var inode = state.inodes[id] {
                 inode.durable = inode.current
                 inode.pending = []
                 state.inodes[id] = inode

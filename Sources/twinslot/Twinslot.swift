@@ -8,25 +8,31 @@ import TwinslotLog
     import Glibc
 #endif
 
-/// Test-only: with `TWINSLOT_TEST_STOP_AFTER=<record kind>` (BEGIN, STAGED, FLIPPED, …) the
-/// process stops itself (SIGSTOP) right after that journal record is durable, so the crash
-/// tests can kill it exactly at a phase boundary. `KIND#N` stops at the N-th such record.
-/// Unset, nothing happens.
+/// Test-only, debug builds only (`TWINSLOT_TEST_HOOKS`): with `TWINSLOT_TEST_STOP_AFTER=<record
+/// kind>` (BEGIN, STAGED, FLIPPED, …) the process stops itself (SIGSTOP) right after that journal
+/// record is durable, so the crash tests can kill it exactly at a phase boundary. `KIND#N` stops
+/// at the N-th such record. Unset, nothing happens; a release build has no such hook at all.
 func installTestStopHook() {
-    guard let value = getenv("TWINSLOT_TEST_STOP_AFTER").map({ String(cString: $0) }), !value.isEmpty else { return }
-    let parts = value.split(separator: "#", maxSplits: 1)
-    let kind = String(parts[0])
-    let nth = parts.count == 2 ? Int(parts[1]) ?? 1 : 1
-    let seen = Mutex(0)
-    Journal.afterDurableAppend = { record in
-        guard record.kind == kind else { return }
-        if seen.withLock({ count in
-            count += 1
-            return count == nth
-        }) {
-            raise(SIGSTOP)
+    #if TWINSLOT_TEST_HOOKS
+        guard let value = getenv("TWINSLOT_TEST_STOP_AFTER").map({ String(cString: $0) }), !value.isEmpty else {
+            return
         }
-    }
+        let parts = value.split(separator: "#", maxSplits: 1)
+        let kind = String(parts[0])
+        let nth = parts.count == 2 ? Int(parts[1]) ?? 1 : 1
+        let seen = Mutex(0)
+        Journal.afterDurableAppend.withLock {
+            $0 = { record in
+                guard record.kind == kind else { return }
+                if seen.withLock({ count in
+                    count += 1
+                    return count == nth
+                }) {
+                    raise(SIGSTOP)
+                }
+            }
+        }
+    #endif
 }
 
 /// The process's log: journald when systemd made stderr the journal (the units in dist/systemd),

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import TestSupport
 import Testing
 
@@ -113,13 +114,157 @@ enum SimFixtures {
         #expect(report.violations.isEmpty)
     }
 
-    /// The harness catches a broken order: images not fsynced before the flip.
+    /// The harness catches a broken order: images not fsynced before the flip (the raw slots'
+    /// fsyncs lie).
     @Test func theHarnessCatchesAMissingImageSync() throws {
         let harness = try SimFixtures.harness("broken")
-        CrashTestKnobs.skipImageSync = true
-        defer { CrashTestKnobs.skipImageSync = false }
+        harness.breakImageSync()
         let report = try harness.run(outcomes: [.nothingPersisted])
         #expect(!report.violations.isEmpty)
         #expect(report.violations.contains { $0.invariant == "1" })
+    }
+}
+
+/// The crash harness's model (invariants 1 and 4) against states a wrong recovery could leave,
+/// each one the old checks accepted ("some bundle's images", "at least as many commits").
+@Suite struct CrashModelTests {
+    /// The story run to its end without a cut: the state the model is checked against.
+    func ended(_ label: String) throws -> (CrashHarness, FaultyStorage, CrashHarness.CutState) {
+        let harness = try SimFixtures.harness(label)
+        _ = try harness.countOperations()
+        let storage = harness.base.copy()
+        try harness.story(storage)
+        let cut = try harness.cutState(durable: storage.crash(.nothingPersisted), crashed: storage)
+        return (harness, storage, cut)
+    }
+
+    func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    /// The model's checks flag the state in `storage` as a violation of `invariant`.
+    func expectFlagged(
+        _ harness: CrashHarness, _ cut: CrashHarness.CutState, _ storage: FaultyStorage, invariant: String,
+        saying message: String
+    ) throws {
+        let problem = try #require(harness.checkAgainstModel(cut: cut, booted: .a, storage: storage))
+        #expect(problem.0 == invariant)
+        #expect(problem.1.contains(message), "\(problem.1)")
+    }
+
+    func slotPath(_ harness: CrashHarness, _ name: String, _ group: SlotLetter) -> FilePath {
+        FilePath(harness.simulator.config().slotClass(named: name)!.path(for: group))
+    }
+
+    @Test func theUncutStoryMatchesTheModel() throws {
+        let (harness, storage, cut) = try ended("model-clean")
+        #expect(harness.checkAgainstModel(cut: cut, booted: .a, storage: storage) == nil)
+        let expected = CrashExpectation.after(entries: cut.entries, boot: cut.boot, unhealthy: ["3.0"])
+        #expect(expected.booted == .a)
+        #expect(expected.versions[.a] == "2.0")
+        #expect(expected.versions[.b] == "3.0", "v3 was fully staged and verified before its rollback")
+        #expect(expected.recoveryKinds.isEmpty)
+    }
+
+    /// The booted group holds v1's images, an older committed bundle: a revert the old check
+    /// ("the images of one of the harness's bundles") let pass.
+    @Test func anOlderCommittedBundleInTheBootedGroupIsFlagged() throws {
+        let (harness, storage, cut) = try ended("model-revert")
+        let v1 = harness.directory + "/content-1.0"
+        try storage.replaceFile(
+            slotPath(harness, "rootfs", .a), with: try bytes(v1 + "/rootfs.img")
+        )
+        try storage.replaceFile(
+            slotPath(harness, "firmware", .a),
+            with: try bytes(v1 + "/firmware.img"))
+        let apps = slotPath(harness, "apps", .a)
+        try storage.replaceFile(
+            apps.appending("VERSION"), with: try bytes(v1 + "/apps/VERSION"))
+        try storage.replaceFile(
+            apps.appending("lib/app.bin"),
+            with: try bytes(v1 + "/apps/lib/app.bin"))
+        let held = try harness.content(of: .a, in: storage)
+        #expect(
+            harness.contents.contains {
+                $0.rootfs == held.rootfs && $0.firmware == held.firmware && $0.apps == held.apps
+            },
+            "the old invariant 1 accepted this")
+        try expectFlagged(
+            harness, cut, storage, invariant: "1", saying: "group A does not hold exactly the images of 2.0")
+    }
+
+    /// One image of the rolled-back v3 in group B replaced by v2's: the other group is checked too.
+    @Test func anotherBundlesImageInTheOtherGroupIsFlagged() throws {
+        let (harness, storage, cut) = try ended("model-other")
+        let v2 = harness.directory + "/content-2.0"
+        try storage.replaceFile(
+            slotPath(harness, "firmware", .b),
+            with: try bytes(v2 + "/firmware.img"))
+        try expectFlagged(
+            harness, cut, storage, invariant: "1", saying: "group B does not hold exactly the images of 3.0")
+    }
+
+    /// v2's COMMITTED replaced by a FAILED and v3's ROLLED-BACK by a COMMITTED: as many commits as
+    /// before (the old invariant 4 compared that count), but the committed history is another.
+    @Test func aCommittedRecordReplacedBySameCountIsFlagged() throws {
+        let (harness, storage, cut) = try ended("model-journal")
+        var entries = cut.entries
+        let v2Commit = try #require(entries.lastIndex { $0.record == .committed(.a) })
+        let v3Rollback = try #require(entries.lastIndex { $0.record.kind == "ROLLED-BACK" })
+        entries[v2Commit].record = .failed(reason: "replaced", failureClass: "io")
+        entries[v3Rollback].record = .committed(.b)
+        let path = harness.dataDirectory.appending(Journal.fileName)
+        try storage.replaceFile(path, with: entries.flatMap { Journal.frame($0) })
+        #expect(try harness.journalEntries(in: storage) == entries)
+        #expect(
+            DeviceState.replay(snapshot: nil, entries: entries).counters.commits
+                == DeviceState.replay(snapshot: nil, entries: cut.entries).counters.commits,
+            "the old invariant 4 accepted this")
+        try expectFlagged(harness, cut, storage, invariant: "4", saying: "the reboot changed the records the cut left")
+    }
+
+    /// A reboot that appends a record the model does not expect (a second COMMITTED) is flagged.
+    @Test func anUnexpectedRecoveryRecordIsFlagged() throws {
+        let (harness, storage, cut) = try ended("model-extra")
+        let journal = Journal(storage: storage, directory: harness.dataDirectory)
+        try journal.recover()
+        try journal.append(.committed(.a))
+        try expectFlagged(harness, cut, storage, invariant: "4", saying: "the reboot journaled [\"COMMITTED\"]")
+    }
+
+    /// The model's reading of a cut in flight: an install whose images were all verified and
+    /// whose trial the bootloader durably offers is flipped by the reboot, not failed.
+    @Test func theModelFollowsTheBootloaderAtTheFlip() throws {
+        let (_, _, cut) = try ended("model-flip")
+        let v3Flip = try #require(cut.entries.lastIndex { $0.record == .flipped(.b) })
+        let beforeFlip = Array(cut.entries[..<v3Flip])
+        let offered = BootState(order: [.b, .a], slots: [.a: .good, .b: .trial(attempted: false)])
+        let notOffered = BootState(order: [.a, .b], slots: [.a: .good, .b: .bad])
+        let flipped = CrashExpectation.after(entries: beforeFlip, boot: offered, unhealthy: ["3.0"])
+        #expect(flipped.recoveryKinds == ["FLIPPED", "BOOTED-TRIAL", "ROLLED-BACK"])
+        #expect(flipped.booted == .a)
+        let failed = CrashExpectation.after(entries: beforeFlip, boot: notOffered, unhealthy: ["3.0"])
+        #expect(failed.recoveryKinds == ["FAILED"])
+        let healthy = CrashExpectation.after(entries: beforeFlip, boot: offered, unhealthy: [])
+        #expect(healthy.recoveryKinds == ["FLIPPED", "BOOTED-TRIAL", "COMMITTED"])
+        #expect(healthy.booted == .b && healthy.versions[.b] == "3.0")
+    }
+
+    /// A cut after v2's BOOTED-TRIAL: committed in the bootloader, the reboot is another trial
+    /// boot (BOOTED-TRIAL again, once per boot id) and commits; not committed, it fell back.
+    @Test func theModelFollowsTheBootloaderAfterTheTrialBoot() throws {
+        let (_, _, cut) = try ended("model-trial")
+        let v2Trial = try #require(
+            cut.entries.firstIndex {
+                if case .bootedTrial(.a, _) = $0.record { return true }
+                return false
+            })
+        let upToTrial = Array(cut.entries[...v2Trial])
+        let committed = BootState(order: [.a, .b], slots: [.a: .good, .b: .good])
+        let usedUp = BootState(order: [.a, .b], slots: [.a: .trial(attempted: true), .b: .good])
+        let commit = CrashExpectation.after(entries: upToTrial, boot: committed, unhealthy: ["3.0"])
+        #expect(commit.recoveryKinds == ["BOOTED-TRIAL", "COMMITTED"])
+        #expect(commit.booted == .a && commit.versions[.a] == "2.0")
+        let fellBack = CrashExpectation.after(entries: upToTrial, boot: usedUp, unhealthy: ["3.0"])
+        #expect(fellBack.recoveryKinds == ["ROLLED-BACK"])
+        #expect(fellBack.booted == .b && fellBack.versions[.b] == "1.0")
     }
 }

@@ -2,6 +2,12 @@ import Synchronization
 
 /// A fixed-size, page-aligned buffer handed between the two pipeline threads. Only one thread
 /// touches it at a time: ownership moves with the message that carries it.
+///
+/// Why `@unchecked Sendable`: the buffer is the pipeline's hot path (one per 128 KiB block) and
+/// is owned by exactly one thread at a time — the producer fills it, puts it on the `work` queue
+/// and never touches it again until it comes back through the `free` queue; the queue's mutex
+/// orders every handoff. A lock inside the buffer would guard nothing the queues do not already
+/// order, and Swift cannot express "moved with the message" for a class.
 final class PipelineBuffer: @unchecked Sendable {
     let memory: UnsafeMutableRawBufferPointer
     var count = 0
@@ -15,24 +21,13 @@ final class PipelineBuffer: @unchecked Sendable {
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: memory[..<count]) }
 }
 
-/// A blocking FIFO between two threads.
-final class BlockingQueue<Element>: @unchecked Sendable {
-    private let condition = ConditionLock()
-    private var items: [Element] = []
+/// A blocking FIFO between two threads: one lock acquisition per `put` and per `take`.
+final class BlockingQueue<Element: Sendable>: Sendable {
+    private let items = ConditionLock<[Element]>([])
 
-    func put(_ item: Element) {
-        condition.lock()
-        items.append(item)
-        condition.signal()
-        condition.unlock()
-    }
+    func put(_ item: Element) { items.withLockSignalling { $0.append(item) } }
 
-    func take() -> Element {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty { condition.wait() }
-        return items.removeFirst()
-    }
+    func take() -> Element { items.wait(until: { !$0.isEmpty }, then: { $0.removeFirst() }) }
 }
 
 /// The receiving end of an image stream. It sees the image's bytes in order, on the pipeline's
@@ -52,11 +47,11 @@ public struct ImageDigest: Sendable, Equatable {
 /// Two threads and a bounded ring of buffers: the caller's thread reads the tar member and
 /// decompresses it; the second thread hashes the compressed and the decompressed bytes and hands
 /// the latter to the sink. Memory is `bufferCount × bufferSize`, whatever the image size.
-final class ImagePipeline: @unchecked Sendable {
+final class ImagePipeline: Sendable {
     static let bufferSize = 128 << 10
     static let bufferCount = 6
 
-    enum Message {
+    enum Message: Sendable {
         case compressed(PipelineBuffer)
         case decompressed(PipelineBuffer)
         case end
@@ -66,10 +61,12 @@ final class ImagePipeline: @unchecked Sendable {
     private let work = BlockingQueue<Message>()
     private let done = BlockingQueue<Result<ImageDigest, any Error>>()
     private let consumerError = Mutex<(any Error)?>(nil)
-    private let sink: (any ImageSink)?
+    /// Used on the consumer thread only, from `start` until `finish` returns (the `done` queue
+    /// orders the caller's next use after the consumer's last).
+    private let sink: ThreadHandoff<(any ImageSink)?>
 
     init(sink: (any ImageSink)?) {
-        self.sink = sink
+        self.sink = ThreadHandoff(sink)
         for _ in 0..<Self.bufferCount { free.put(PipelineBuffer(capacity: Self.bufferSize)) }
     }
 
@@ -116,7 +113,7 @@ final class ImagePipeline: @unchecked Sendable {
                 if error == nil {
                     hasher.update(buffer.bytes)
                     do {
-                        try sink?.write(buffer.bytes, at: size)
+                        try sink.value?.write(buffer.bytes, at: size)
                     } catch let sinkError {
                         error = sinkError
                         consumerError.withLock { $0 = sinkError }

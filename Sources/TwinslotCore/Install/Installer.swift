@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import SystemPackage
 
 #if canImport(FoundationEssentials)
@@ -370,12 +371,12 @@ public struct Installer {
 public protocol PowerCutSignal: Error {}
 
 /// Counts an image's bytes on the sink thread and reports at most every 100 ms, and at the end.
-final class ProgressTracker: @unchecked Sendable {
+/// Its count is behind a lock: one acquisition per block the sink writes (128 KiB), never per byte.
+final class ProgressTracker: Sendable {
     let slotClass: String
     let total: UInt64
     let report: (@Sendable (Installer.Progress) -> Void)?
-    private var bytes: UInt64 = 0
-    private var lastReport = Date.distantPast
+    private let counted = Mutex<(bytes: UInt64, lastReport: Date)>((0, .distantPast))
 
     init(slotClass: String, total: UInt64, report: (@Sendable (Installer.Progress) -> Void)?) {
         self.slotClass = slotClass
@@ -388,12 +389,14 @@ final class ProgressTracker: @unchecked Sendable {
     }
 
     func add(_ count: Int) {
-        bytes += UInt64(count)
         let now = Date()
-        if now.timeIntervalSince(lastReport) >= 0.1 {
-            lastReport = now
-            report?(Installer.Progress(slotClass: slotClass, bytes: bytes, total: total))
+        let due: UInt64? = counted.withLock { counted in
+            counted.bytes += UInt64(count)
+            guard now.timeIntervalSince(counted.lastReport) >= 0.1 else { return nil }
+            counted.lastReport = now
+            return counted.bytes
         }
+        if let due { report?(Installer.Progress(slotClass: slotClass, bytes: due, total: total)) }
     }
 
     /// The last event of an image: its real size (an undeclared size is known by now).

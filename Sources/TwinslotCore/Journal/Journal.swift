@@ -1,3 +1,4 @@
+import Synchronization
 import SystemPackage
 
 #if canImport(FoundationEssentials)
@@ -28,9 +29,13 @@ public final class Journal {
     static let magic: [UInt8] = Array("TSJR".utf8)
     static let headerSize = 20
     static let maxPayload = 1 << 20
-    /// Test-only: called right after a record is durable, so a process-kill test can stop the
-    /// binary exactly at a phase boundary (the CLI sets it from `TWINSLOT_TEST_STOP_AFTER`).
-    nonisolated(unsafe) public static var afterDurableAppend: ((JournalRecord) -> Void)?
+    #if TWINSLOT_TEST_HOOKS
+        /// Test-only, debug builds only: called right after a record is durable, so a
+        /// process-kill test can stop the binary exactly at a phase boundary (the CLI sets it
+        /// from `TWINSLOT_TEST_STOP_AFTER`). Behind a lock: journals append on several threads
+        /// in the tests while a test may set it.
+        public static let afterDurableAppend = Mutex<(@Sendable (JournalRecord) -> Void)?>(nil)
+    #endif
     /// Compact once the journal is larger than this after an operation ended.
     public var compactionThreshold: UInt64 = 64 << 10
 
@@ -220,7 +225,9 @@ public final class Journal {
             try JournalSnapshot.writeOlderCopy(state, copies: copies, storage: storage, directory: directory)
             copies = try JournalSnapshot.read(storage: storage, directory: directory)
         }
-        Self.afterDurableAppend?(record)
+        #if TWINSLOT_TEST_HOOKS
+            if let hook = Self.afterDurableAppend.withLock({ $0 }) { hook(record) }
+        #endif
     }
 
     /// Writes the state into both checkpoint copies (each temp, fsync, rename, directory fsync),

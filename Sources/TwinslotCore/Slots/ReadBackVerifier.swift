@@ -9,26 +9,29 @@ import Synchronization
 /// Why a fast checksum (XXH3) suffices here: the SHA-256 of the stream, checked against the
 /// signed manifest, already proves the bytes written are the signed image; the read-back has
 /// to prove the medium returns those bytes, which is a matter of corruption, not of forgery.
-final class ReadBackVerifier: @unchecked Sendable {
-    struct Region {
+final class ReadBackVerifier: Sendable {
+    struct Region: Sendable {
         var offset: UInt64
         var length: UInt64
         var checksum: UInt64
     }
 
-    enum Message {
+    enum Message: Sendable {
         case region(Region)
         case end
     }
 
     static let readSize = 256 << 10
 
-    private let file: any StorageFile
+    /// Read here while the writer's thread writes other regions of it: a `StorageFile`'s
+    /// positional `read` and `write` are safe to use concurrently (`pread`/`pwrite`); the
+    /// writer closes it only after `finish` returned (the `result` queue orders that).
+    private let file: ThreadHandoff<any StorageFile>
     private let queue = BlockingQueue<Message>()
     private let result = BlockingQueue<Result<UInt64, any Error>>()
 
     init(file: any StorageFile) {
-        self.file = file
+        self.file = ThreadHandoff(file)
         startThread(name: "twinslot-verify") { [self] in run() }
     }
 
@@ -58,6 +61,7 @@ final class ReadBackVerifier: @unchecked Sendable {
     }
 
     private func check(_ region: Region, _ buffer: UnsafeMutableRawBufferPointer) throws {
+        let file = file.value
         file.settleForReadBack(offset: region.offset, length: region.length)
         let hasher = RegionHash()
         var done: UInt64 = 0

@@ -8,13 +8,22 @@ import CLinux
     import Darwin
 #endif
 
-/// A pthread mutex with its condition variable: what Foundation's `NSCondition` does, without
-/// Foundation. Both live at fixed addresses, as pthreads requires.
-final class ConditionLock: @unchecked Sendable {
+/// A lock box with a condition variable: `State` is reachable only inside `withLock` and `wait`,
+/// which hold the pthread mutex, so every access to it is serialized (what `Mutex` guarantees,
+/// plus waiting, which `Synchronization.Mutex` does not offer). The mutex and the condition live at
+/// fixed addresses, as pthreads requires.
+///
+/// Why `@unchecked Sendable`, the one lock primitive that keeps it: the compiler cannot see that
+/// the pthread mutex guards `state` (it cannot see that for `Mutex`'s own storage either, which
+/// the standard library marks the same way); the class's only other members are the immutable
+/// pointers to the pthread objects, which are made for use from several threads.
+final class ConditionLock<State>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var state: State
 
-    init() {
+    init(_ state: State) {
+        self.state = state
         mutex.initialize(to: pthread_mutex_t())
         condition.initialize(to: pthread_cond_t())
         precondition(pthread_mutex_init(mutex, nil) == 0 && pthread_cond_init(condition, nil) == 0)
@@ -27,11 +36,34 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    /// Waits for a signal; call with the lock held (it is held again on return).
-    func wait() { pthread_cond_wait(condition, mutex) }
-    func signal() { pthread_cond_signal(condition) }
+    /// Runs `body` with the lock held, then wakes one waiter.
+    func withLockSignalling<Result>(_ body: (inout State) -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let result = body(&state)
+        pthread_cond_signal(condition)
+        return result
+    }
+
+    /// Waits (with the lock released while it sleeps) until `ready` holds, then runs `body` with
+    /// the lock held.
+    func wait<Result>(until ready: (State) -> Bool, then body: (inout State) -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !ready(state) { pthread_cond_wait(condition, mutex) }
+        return body(&state)
+    }
+}
+
+/// A value handed to another thread whose use the compiler cannot prove safe, though it is: each
+/// use site says which of the two reasons holds — the value is used by one thread at a time and
+/// each handoff is ordered by a `BlockingQueue` (its mutex), or the value is made for concurrent
+/// use (a `StorageFile`'s positional `read` and `write`: `pread`/`pwrite`, or `FaultyStorage`'s
+/// mutex). Narrower than marking the whole owning class `@unchecked Sendable`: the owner stays
+/// checked, so a mutable member added later is still caught.
+struct ThreadHandoff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Starts `body` on a new detached thread: what Foundation's `Thread` does, without Foundation.
