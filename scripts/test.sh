@@ -13,5 +13,8 @@ swift build --build-tests
 echo "== tests"
 swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output.txt
 
+echo "== fuzz (every libFuzzer target for 20 s, two at a time: about 1.5 min after its build)"
+bash scripts/fuzz.sh 20
+
 echo "== VM rig (QEMU + OVMF + GRUB EFI + systemd, the real stack)"
 bash scripts/vm-test.sh
