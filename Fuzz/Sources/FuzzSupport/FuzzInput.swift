@@ -136,3 +136,24 @@ public func verifyWhole(_ reader: any BundleSource, keyring: Keyring?) throws {
         try tarCheck?.finish()
     }
 }
+
+/// The signature of `LLVMFuzzerTestOneInput`.
+public typealias FuzzTarget = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func llvmFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ target: FuzzTarget
+) -> Int32
+
+/// Runs libFuzzer's driver on `target`. SwiftPM links an executable target with
+/// `--defsym main=<module>_main` (its testable-executable scheme), so each target defines that
+/// symbol and hands over to libFuzzer here instead of relying on libFuzzer's own `main`.
+public func runFuzzer(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ target: FuzzTarget)
+    -> Int32
+{
+    var count = argc
+    var vector = argv
+    return llvmFuzzerRunDriver(&count, &vector, target)
+}

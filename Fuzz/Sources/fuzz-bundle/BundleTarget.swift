@@ -24,3 +24,8 @@ private func verify(_ bytes: [UInt8], keyring: Keyring?, chunk: Int) {
         expectClassified(error, [.badBundle, .untrusted], "bundle verify")
     }
 }
+
+@_cdecl("fuzz_bundle_main")
+public func fuzz_bundleMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzBundle)
+}

@@ -43,3 +43,8 @@ public func fuzzDDI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+@_cdecl("fuzz_ddi_main")
+public func fuzz_ddiMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzDDI)
+}

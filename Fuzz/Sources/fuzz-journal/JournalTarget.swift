@@ -44,3 +44,8 @@ public func fuzzJournal(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+@_cdecl("fuzz_journal_main")
+public func fuzz_journalMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzJournal)
+}

@@ -21,3 +21,8 @@ public func fuzzSwDescription(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int
     }
     return 0
 }
+
+@_cdecl("fuzz_swdescription_main")
+public func fuzz_swdescriptionMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzSwDescription)
+}

@@ -29,3 +29,8 @@ private func read(_ bytes: [UInt8], keyring: Keyring?, target: SwuTarget?, chunk
         expectClassified(error, [.badBundle, .untrusted, .incompatible], "swu read")
     }
 }
+
+@_cdecl("fuzz_swu_main")
+public func fuzz_swuMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzSwu)
+}

@@ -23,3 +23,8 @@ public func fuzzSystemToml(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     }
     return 0
 }
+
+@_cdecl("fuzz_systemtoml_main")
+public func fuzz_systemtomlMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzSystemToml)
+}

@@ -73,3 +73,8 @@ public func fuzzUBootEnv(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     }
     return 0
 }
+
+@_cdecl("fuzz_ubootenv_main")
+public func fuzz_ubootenvMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    runFuzzer(argc, argv, fuzzUBootEnv)
+}
