@@ -6,8 +6,9 @@
 /// memory (found by the `swu` and `bundle` fuzz targets, docs/architecture.md "Fuzzing").
 ///
 /// The walk follows the headers by their own sizes (a header is 110 bytes, its name and its
-/// data each padded to 4 bytes) and stops at `TRAILER!!!` or at a header that is not `newc`
-/// or `crc`, which libarchive then refuses or reads as it always did.
+/// data each padded to 4 bytes) and stops at `TRAILER!!!`. Anything but a `newc` or `crc` header
+/// where one must start is refused too: libarchive would skip ahead to the next magic it finds
+/// (with a warning) and read that header, name size and all.
 struct CpioHeaderGuard {
     /// PATH_MAX: no member of a .swu has a longer name.
     static let maxNameSize: UInt64 = 4096
@@ -25,8 +26,10 @@ struct CpioHeaderGuard {
             guard magic.elementsEqual("070701".utf8) || magic.elementsEqual("070702".utf8),
                 let fileSize = Self.hex(header[54..<62]), let nameSize = Self.hex(header[94..<102])
             else {
-                next = nil
-                return
+                // libarchive would scan ahead for the next magic and read whatever header it finds.
+                throw TarFormatViolation(
+                    kind: .nameSize, entry: nil,
+                    reason: "no cpio newc or crc member header at byte \(at), where the previous member ends")
             }
             guard nameSize <= Self.maxNameSize else {
                 throw TarFormatViolation(

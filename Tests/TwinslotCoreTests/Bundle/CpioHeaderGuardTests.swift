@@ -70,6 +70,17 @@ import Testing
         #expect(error?.reason.contains("declares a 4026531840-byte name") == true, "\(String(describing: error))")
     }
 
+    /// libarchive skipped junk to the next magic and read the header it found there.
+    @Test func junkBeforeAHeaderIsRefusedNotSkipped() throws {
+        let bytes =
+            Self.member("sw-description", Array("x".utf8)) + Array("junk".utf8)
+            + Self.archive([Self.member("m", [9], nameSize: 0xEEEE_EEEE)])
+        let error = #expect(throws: TarFormatViolation.self) { try names(bytes) }
+        #expect(
+            error?.reason.contains("no cpio newc or crc member header at byte 132") == true,
+            "\(String(describing: error))")
+    }
+
     /// Through the .swu reader, as `bundle verify` and install read it: exit 10, bad bundle.
     @Test func theSwuReaderRefusesItAsABadBundle() throws {
         let bytes = Self.archive([Self.member("sw-description", Array("x".utf8), nameSize: 0xDDDD_DDDD)])
