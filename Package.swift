@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "twinslot", targets: ["twinslot"]),
         .library(name: "TwinslotCore", targets: ["TwinslotCore"]),
+        // For the fuzz package (Fuzz/Package.swift), whose DDI target decodes the agent's documents.
+        .library(name: "TwinslotFleet", targets: ["TwinslotFleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -19,5 +19,8 @@ bash scripts/check-release-hooks.sh
 echo "== Debian package (lintian; install, upgrade, remove, purge in a throwaway bookworm root)"
 bash scripts/package-test.sh
 
+echo "== fuzz (every libFuzzer target for 20 s, two at a time: about 1.5 min after its build)"
+bash scripts/fuzz.sh 20
+
 echo "== VM rig (QEMU + OVMF + GRUB EFI + systemd, the real stack)"
 bash scripts/vm-test.sh

@@ -94,3 +94,27 @@ import TwinslotCore
         #expect(VersionOrder.isOlder("1.5", than: "3.0"))
     }
 }
+
+/// The polling interval the agent takes from a DDI controller base (fuzz target `ddi`).
+@Suite struct DDIPollingSleepTests {
+    func sleep(_ text: String) throws -> Double? {
+        let json = #"{"config":{"polling":{"sleep":"\#(text)"}},"_links":{}}"#
+        return try JSONDecoder().decode(DDI.ControllerBase.self, from: Data(json.utf8)).sleepSeconds
+    }
+
+    @Test func hoursMinutesSecondsAreRead() throws {
+        #expect(try sleep("00:05:00") == 300)
+        #expect(try sleep("01:00:30") == 3630)
+        #expect(try sleep("00:00:00") == 0)
+    }
+
+    /// Each of these was read as a negative, NaN or infinite number of seconds, which trapped
+    /// the looping agent (`usleep(UInt32(...))`); the agent now keeps its interval instead.
+    @Test(arguments: [
+        "-01:00:00", "00:-5:00", "nan:00:00", "inf:00:00", "1e309:00:00", "+1:00:00", " 1:00:00", "1.5:00:00",
+        "0x10:00:00", "00:05", "00:05:00:00", "::", "99999999999999999999:00:00",
+    ])
+    func malformedSleepIsRefused(_ text: String) throws {
+        #expect(try sleep(text) == nil, "\(text)")
+    }
+}

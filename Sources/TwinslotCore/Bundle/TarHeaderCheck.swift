@@ -10,6 +10,9 @@ public struct TarFormatViolation: ClassifiedError, Sendable, Equatable {
         case trailingData
         /// The archive ends without its two zero blocks.
         case noEndMarker
+        /// A cpio member header whose name size no real archive has (libarchive would
+        /// allocate and read ahead that many bytes, up to 4 GiB, before the signature is checked).
+        case nameSize
     }
 
     public var kind: Kind

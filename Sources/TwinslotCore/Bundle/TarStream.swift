@@ -44,6 +44,8 @@ public final class TarStreamReader {
     private var expectedDataOffset: Int64 = 0
     private var currentName = ""
     private var endChecked = false
+    /// Checks each cpio header's name size before libarchive reads it.
+    private var cpioHeaders = CpioHeaderGuard()
     /// An error raised by the source inside libarchive's callback, rethrown to the caller.
     fileprivate var sourceError: (any Error)?
     /// Bytes handed to libarchive so far.
@@ -98,6 +100,14 @@ public final class TarStreamReader {
         }
         window[current] = (bytesRead, count)
         bytesRead += UInt64(count)
+        if format == .cpio {
+            do {
+                try cpioHeaders.advance { windowBytes(at: $0, count: $1) }
+            } catch {
+                sourceError = error
+                return (nil, -1)
+            }
+        }
         return (UnsafeRawPointer(buffer.baseAddress), count)
     }
 

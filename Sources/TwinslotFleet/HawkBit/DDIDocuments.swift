@@ -24,12 +24,18 @@ public enum DDI {
             case links = "_links"
         }
 
-        /// The polling interval in seconds; "HH:MM:SS" per the DDI API.
+        /// The polling interval in seconds; "HH:MM:SS" per the DDI API, each field decimal digits
+        /// only. Nil for anything else (the agent keeps its interval): a field read as a Double
+        /// let "-01:00:00", "nan:00:00" or "1e309:00:00" through, a negative, NaN or infinite
+        /// pause that trapped the agent's loop when it converted it to microseconds (found by
+        /// fuzzing, docs/architecture.md "Fuzzing").
         public var sleepSeconds: Double? {
             guard let text = config?.polling.sleep else { return nil }
-            let parts = text.split(separator: ":").map { Double($0) }
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { field in
+                field.utf8.count <= 9 && field.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? UInt64(field) : nil
+            }
             guard parts.count == 3, let h = parts[0], let m = parts[1], let s = parts[2] else { return nil }
-            return h * 3600 + m * 60 + s
+            return Double(h * 3600 + m * 60 + s)
         }
     }
 
