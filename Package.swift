@@ -62,7 +62,8 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TwinslotCoreTests", dependencies: ["TwinslotCore", "TestSupport"]),
-        .testTarget(name: "twinslotTests", dependencies: ["twinslot", "TwinslotCore", "TwinslotService", "TestSupport"]),
+        .testTarget(
+            name: "twinslotTests", dependencies: ["twinslot", "TwinslotCore", "TwinslotService", "TestSupport"]),
         .testTarget(name: "TwinslotFleetTests", dependencies: ["TwinslotFleet", "TwinslotCore", "TestSupport"]),
         .testTarget(
             name: "TwinslotLogTests",

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import TwinslotCore
@@ -79,6 +80,37 @@ import Testing
         #expect(
             error?.reason.contains("no cpio newc or crc member header at byte 132") == true,
             "\(String(describing: error))")
+    }
+
+    /// libarchive reads a field up to its first non-hex character: "00000%00" meant one size
+    /// to it and none to the guard, and the two walks parted (the `swu` fuzz target's second
+    /// finding: libarchive then allocated 2.5 GB).
+    @Test func aHeaderFieldThatIsNotHexIsRefused() throws {
+        var bytes = Self.archive([Self.member("sw-description", Array("x".utf8))])
+        bytes[6 + 8 * 3 + 5] = UInt8(ascii: "%")  // c_gid
+        let error = #expect(throws: TarFormatViolation.self) { try names(bytes) }
+        #expect(
+            error?.reason.contains("no cpio newc or crc member header at byte 0") == true,
+            "\(String(describing: error))")
+    }
+
+    @Test func theFuzzersReproducerIsRefused() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../fixtures/fuzz/swu/regression-oom-4b7bfc05").standardized
+        let bytes = try [UInt8](Data(contentsOf: url))
+        #expect(throws: TarFormatViolation.self) {
+            try SwuReader(source: Bytes(bytes), target: nil).readManifest(keyring: nil)
+        }
+    }
+
+    /// A symbolic link's target is its data, which libarchive reads into memory whole.
+    @Test func aHugeSymlinkTargetIsRefused() throws {
+        var link = Self.member("link", [UInt8](repeating: 0x61, count: 8))
+        let size = Array("F0000000".utf8)
+        link.replaceSubrange((6 + 8 * 6)..<(6 + 8 * 7), with: size)  // c_filesize
+        link.replaceSubrange((6 + 8)..<(6 + 8 * 2), with: Array("0000A1FF".utf8))  // c_mode: symlink
+        let error = #expect(throws: TarFormatViolation.self) { try names(Self.archive([link])) }
+        #expect(error?.reason.contains("symbolic link target") == true, "\(String(describing: error))")
     }
 
     /// Through the .swu reader, as `bundle verify` and install read it: exit 10, bad bundle.
