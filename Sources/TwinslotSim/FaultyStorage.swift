@@ -8,35 +8,6 @@ import TwinslotCore
     import Foundation
 #endif
 
-/// The power was cut: this and every later operation on the storage fails.
-public struct PowerCut: PowerCutSignal, CustomStringConvertible {
-    public var operation: Int
-    public var description: String { "power cut before durable operation \(operation)" }
-}
-
-/// What survives a power cut of the writes that were not yet durable.
-public enum PersistenceOutcome: Sendable, Equatable, CustomStringConvertible {
-    /// Every write not yet fsynced is lost; no undurable rename or create happened.
-    case nothingPersisted
-    /// Everything reached the medium.
-    case everythingPersisted
-    /// Everything but the very last write, which reached the medium only for its first
-    /// `sectors` 512-byte sectors (at least one, fewer than all).
-    case tornLastWrite
-    /// Each pending write persists or not by a seeded coin; a random prefix of the pending
-    /// file-system (namespace) operations persists.
-    case randomSubset(seed: UInt64)
-
-    public var description: String {
-        switch self {
-        case .nothingPersisted: "nothing-persisted"
-        case .everythingPersisted: "everything-persisted"
-        case .tornLastWrite: "torn-last-write"
-        case .randomSubset(let seed): "random-subset(seed \(seed))"
-        }
-    }
-}
-
 /// An in-memory file system implementing `Storage` with the crash model of design.md, so a test
 /// can cut the power after any durable operation and see what a real medium could hold:
 ///
@@ -86,7 +57,7 @@ public final class FaultyStorage: Storage {
         var lyingSyncs: Set<String> = []
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
     /// Record a description of every durable operation (for violation reports).
     public let keepsLog: Bool
 
@@ -218,7 +189,7 @@ public final class FaultyStorage: Storage {
     // MARK: - Durable operations
 
     /// Counts one durable operation, or cuts the power.
-    private func step(_ state: inout State, _ what: @autoclosure () -> String) throws -> Int {
+    func step(_ state: inout State, _ what: @autoclosure () -> String) throws -> Int {
         if state.cut { throw PowerCut(operation: state.operations + 1) }
         if let limit = state.cutAfter, state.operations >= limit {
             state.cut = true
@@ -417,93 +388,5 @@ public final class FaultyStorage: Storage {
                 String($0.dropFirst(path.count + 1))
             }.sorted()
         }
-    }
-
-    // MARK: - File operations
-
-    fileprivate func fileWrite(_ id: Int, _ bytes: [UInt8], at offset: Int, path: FilePath) throws {
-        try state.withLock { state in
-            let sequence = try step(&state, "write \(bytes.count) bytes at \(offset) of \(path)")
-            state.inodes[id]?.pending.append((sequence, .write(offset: offset, bytes: bytes)))
-            Self.write(&state.inodes[id]!.current, bytes, at: offset)
-        }
-    }
-
-    fileprivate func fileTruncate(_ id: Int, to length: Int, path: FilePath) throws {
-        try state.withLock { state in
-            let sequence = try step(&state, "truncate \(path) to \(length)")
-            state.inodes[id]?.pending.append((sequence, .truncate(length)))
-            Self.truncate(&state.inodes[id]!.current, to: length)
-        }
-    }
-
-    fileprivate func fileSync(_ id: Int, path: FilePath) throws {
-        try state.withLock { state in
-            _ = try step(&state, "fsync \(path)")
-            if !state.lyingSyncs.contains(path.string), var inode = state.inodes[id] {
-                inode.durable = inode.current
-                inode.pending = []
-                state.inodes[id] = inode
-            }
-        }
-    }
-
-    fileprivate func fileRead(_ id: Int, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
-        try state.withLock { state in
-            if state.cut { throw PowerCut(operation: state.operations + 1) }
-            let bytes = state.inodes[id]?.current ?? []
-            guard offset < bytes.count else { return 0 }
-            let n = min(buffer.count, bytes.count - offset)
-            bytes.withUnsafeBytes { source in
-                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + n)]))
-            }
-            return n
-        }
-    }
-
-    fileprivate func fileSize(_ id: Int) -> UInt64 {
-        state.withLock { UInt64($0.inodes[id]?.current.count ?? 0) }
-    }
-}
-
-final class FaultyFile: StorageFile {
-    let storage: FaultyStorage
-    let inode: Int
-    let path: FilePath
-
-    init(storage: FaultyStorage, inode: Int, path: FilePath) {
-        self.storage = storage
-        self.inode = inode
-        self.path = path
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
-        try storage.fileWrite(inode, Array(bytes), at: Int(offset), path: path)
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
-        try storage.fileRead(inode, into: buffer, at: Int(offset))
-    }
-
-    func sync() throws { try storage.fileSync(inode, path: path) }
-    func truncate(to length: UInt64) throws { try storage.fileTruncate(inode, to: Int(length), path: path) }
-    func size() throws -> UInt64 { storage.fileSize(inode) }
-    func dropCache() {}
-    func startWriteBack(offset: UInt64, length: UInt64) {}
-    func close() throws {}
-}
-
-/// SplitMix64: a small seeded generator, so a violation's seed replays it exactly.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
