@@ -11,7 +11,7 @@ if [ ! -f "$dir.done" ]; then
   rm -rf "$dir.tmp" "$dir"
   mkdir -p "$CACHE"
   # The package's Depends (dpkg-shlibdeps) and Recommends; dpkg -i refuses the package if one is missing.
-  mmdebstrap --quiet --variant=minbase --include=libarchive13,libssl3,libzstd1,libsystemd0,libcurl4 \
+  mmdebstrap --quiet --variant=minbase --include=libarchive13,libssl3,libzstd1,libsystemd0,libconfig9,libxxhash0,zlib1g,libcurl4 \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --aptopt='APT::Install-Recommends "false"' \
     --customize-hook='rm -rf "$1/var/cache/apt/"* "$1/var/lib/apt/lists/"*' \

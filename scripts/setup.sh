@@ -47,6 +47,8 @@ fi
 # The VM rig's base image (Debian bookworm with systemd, the cloud kernel and an initrd), built
 # once with mmdebstrap and cached under /opt/twinslot-test/vm; a change to its recipe rebuilds it.
 bash "$(dirname "$0")/vm/build-image.sh"
+# The throwaway Debian root scripts/package-test.sh installs the .deb into, cached the same way.
+bash "$(dirname "$0")/package-base.sh" >/dev/null
 
 command -v swift >/dev/null 2>&1 || { echo "setup: swift (6.3) is not on PATH; install the toolchain from swift.org" >&2; exit 1; }
 echo "setup: ready ($(swift --version 2>/dev/null | head -1))"

@@ -20,7 +20,7 @@ mkdir -p "$dir.tmp"
 echo "vm image: building $dir with mmdebstrap (Debian bookworm)"
 
 packages=systemd,systemd-sysv,udev,kmod,linux-image-cloud-amd64,initramfs-tools,zstd
-packages+=,libarchive13,libssl3,libzstd1,libcurl4,libstdc++6,busybox,e2fsprogs,util-linux,mount
+packages+=,libarchive13,libssl3,libzstd1,libconfig9,libxxhash0,zlib1g,libcurl4,libstdc++6,busybox,e2fsprogs,util-linux,mount
 
 mmdebstrap --variant=minbase --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
