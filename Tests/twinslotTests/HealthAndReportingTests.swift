@@ -246,8 +246,12 @@ extension SimulatedDeviceFixture {
             names.append(directory + "/" + name)
         }
         // twinslot-recover.service (early), twinslot-boot.service (the decision, after
-        // boot-complete.target) and twinslot-agent.service: the agent loops by itself, no timer.
-        #expect(names.count == 3)
+        // boot-complete.target), twinslot-agent.service (it loops by itself, no timer) and
+        // twinslot.service (the D-Bus API, Type=dbus).
+        #expect(
+            names.map { ($0 as NSString).lastPathComponent } == [
+                "twinslot-agent.service", "twinslot-boot.service", "twinslot-recover.service", "twinslot.service",
+            ])
         let result = try CLI.run("/usr/bin/systemd-analyze", ["verify"] + names)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.isEmpty, "\(result.stderr)")
