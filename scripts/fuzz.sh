@@ -36,6 +36,8 @@ for t in $targets; do [ -x "$bin/fuzz-$t" ] || { echo "fuzz.sh: fuzz-$t was not 
 scratch=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")/twinslot-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 export SWIFT_BACKTRACE=enable=no TWINSLOT_FUZZ_KEYRING=$root/fixtures/fuzz/keyring.pem
+# Leaks inside Debian's libraries that twinslot cannot free (each argued in the file).
+export LSAN_OPTIONS=suppressions=$root/Fuzz/lsan.supp:print_suppressions=0
 
 run_one() {
     local t=$1 corpus=$out/corpus/$1 artifacts=$out/artifacts/$1 log=$out/$1.log
