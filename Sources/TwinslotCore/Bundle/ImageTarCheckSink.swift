@@ -62,13 +62,16 @@ public final class ImageTarCheckSink: ImageSink {
         }
     }
 
-    private let channel = Channel()
+    private let channel: Channel
+    private let walker: JoinableThread
     private var ended = false
 
     /// Starts the checking thread for the image `member`.
     public init(member: String) {
+        let channel = Channel()
+        self.channel = channel
         for _ in 0..<Self.bufferCount { channel.free.put(PipelineBuffer(capacity: ImagePipeline.bufferSize)) }
-        startThread(name: "twinslot-tar-check") { [channel] in
+        walker = JoinableThread(name: "twinslot-tar-check") { [channel] in
             let source = ChannelSource(name: member, channel: channel)
             let result = Result { try ImageTarRules.walk(source: source, member: member) }
             if case .failure(let error) = result { channel.failure.withLock { $0 = error } }
@@ -78,8 +81,12 @@ public final class ImageTarCheckSink: ImageSink {
     }
 
     deinit {
-        // A stream that failed before `finish`: end it so the thread ends too.
-        if !ended { channel.filled.put(nil) }
+        // A stream that failed before `finish`: end it, and wait for the walk to end, so the
+        // thread is not still reading (and holding its buffers) after the sink is gone.
+        if !ended {
+            channel.filled.put(nil)
+            walker.join()
+        }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
@@ -101,6 +108,8 @@ public final class ImageTarCheckSink: ImageSink {
         guard !ended else { return }
         ended = true
         channel.filled.put(nil)
-        try channel.outcome.take().get()
+        let outcome = channel.outcome.take()
+        walker.join()
+        try outcome.get()
     }
 }

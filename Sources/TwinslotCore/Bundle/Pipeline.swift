@@ -73,8 +73,12 @@ final class ImagePipeline: Sendable {
     /// The consumer's error, if it failed; the producer stops at the next buffer.
     var failed: (any Error)? { consumerError.withLock { $0 } }
 
+    /// Set once by `start` (the thread needs `self`), joined by `finish`.
+    private let consumer = Mutex<JoinableThread?>(nil)
+
     func start() {
-        startThread(name: "twinslot-sink") { [self] in consume() }
+        let thread = JoinableThread(name: "twinslot-sink") { [self] in consume() }
+        consumer.withLock { $0 = thread }
     }
 
     func takeFreeBuffer() throws -> PipelineBuffer {
@@ -92,7 +96,9 @@ final class ImagePipeline: Sendable {
     /// Ends the stream and waits for the consumer's digest.
     func finish() throws -> ImageDigest {
         work.put(.end)
-        return try done.take().get()
+        let digest = done.take()
+        consumer.withLock { $0 }?.join()
+        return try digest.get()
     }
 
     private func consume() {

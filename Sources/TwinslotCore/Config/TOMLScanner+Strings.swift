@@ -83,7 +83,10 @@ extension TOMLScanner {
         }
     }
 
-    mutating func parseMultilineBasicString() throws -> String {
+    /// Both multi-line forms share everything but escapes: `"""` strings take escapes and the
+    /// line-ending backslash, `'''` strings are verbatim. Up to two quotes of the delimiter may
+    /// end the content right before the closing three (TOML 1.0).
+    mutating func parseMultilineString(quote: UInt8) throws -> String {
         let startLine = line
         let startColumn = column
         advance()
@@ -100,20 +103,21 @@ extension TOMLScanner {
                 out.append(0x0A)
                 continue
             }
-            switch byte {
-            case UInt8(ascii: "\""):
+            if byte == quote {
                 var run = 0
-                while peekIs("\"") {
+                while peek() == quote {
                     run += 1
                     advance()
                 }
                 if run >= 3 {
                     if run > 5 { throw error("too many quotes at the end of a multi-line string") }
-                    out.append(contentsOf: Array(repeating: UInt8(ascii: "\""), count: run - 3))
+                    out.append(contentsOf: Array(repeating: quote, count: run - 3))
                     return String(decoding: out, as: UTF8.self)
                 }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "\""), count: run))
-            case UInt8(ascii: "\\"):
+                out.append(contentsOf: Array(repeating: quote, count: run))
+                continue
+            }
+            if byte == UInt8(ascii: "\\") && quote == UInt8(ascii: "\"") {
                 // A line-ending backslash trims the newline and the whitespace that follows.
                 var look = 1
                 while peek(look) == UInt8(ascii: " ") || peek(look) == UInt8(ascii: "\t") { look += 1 }
@@ -128,11 +132,11 @@ extension TOMLScanner {
                 } else {
                     try parseEscape(into: &out)
                 }
-            default:
-                if isControl(byte) { throw controlCharacterError(byte) }
-                out.append(byte)
-                advance()
+                continue
             }
+            if isControl(byte) { throw controlCharacterError(byte) }
+            out.append(byte)
+            advance()
         }
     }
 
@@ -151,43 +155,6 @@ extension TOMLScanner {
                 return text
             }
             if isControl(byte) { throw controlCharacterError(byte) }
-            advance()
-        }
-    }
-
-    mutating func parseMultilineLiteralString() throws -> String {
-        let startLine = line
-        let startColumn = column
-        advance()
-        advance()
-        advance()
-        if atNewline { consumeNewline() }
-        var out: [UInt8] = []
-        while true {
-            guard let byte = peek() else {
-                throw error("unterminated multi-line string", line: startLine, column: startColumn)
-            }
-            if atNewline {
-                consumeNewline()
-                out.append(0x0A)
-                continue
-            }
-            if byte == UInt8(ascii: "'") {
-                var run = 0
-                while peekIs("'") {
-                    run += 1
-                    advance()
-                }
-                if run >= 3 {
-                    if run > 5 { throw error("too many quotes at the end of a multi-line string") }
-                    out.append(contentsOf: Array(repeating: UInt8(ascii: "'"), count: run - 3))
-                    return String(decoding: out, as: UTF8.self)
-                }
-                out.append(contentsOf: Array(repeating: UInt8(ascii: "'"), count: run))
-                continue
-            }
-            if isControl(byte) { throw controlCharacterError(byte) }
-            out.append(byte)
             advance()
         }
     }

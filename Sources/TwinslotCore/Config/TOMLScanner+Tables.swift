@@ -44,21 +44,26 @@ extension TOMLScanner {
                 currentPath = parts.map(\.name)
                 continue
             }
-            let parts = try parseKey()
-            skipSpaces()
-            guard peekIs("=") else {
-                throw error("expected '=' after key '\(displayPath(parts.map(\.name)))', found \(found())")
-            }
-            advance()
-            skipSpaces()
-            let value = try parseValue(path: currentPath + parts.map(\.name))
-            try insert(value, at: parts, into: current, prefix: currentPath)
+            try parseKeyValue(into: current, prefix: currentPath)
             try expectLineEnd(after: "value")
         }
         return root
     }
 
     // MARK: Keys
+
+    /// `key = value`, in a table body or an inline table; `prefix` is the table's own path.
+    mutating func parseKeyValue(into table: TableNode, prefix: [String]) throws {
+        let parts = try parseKey()
+        skipSpaces()
+        guard peekIs("=") else {
+            throw error("expected '=' after key '\(displayPath(parts.map(\.name)))', found \(found())")
+        }
+        advance()
+        skipSpaces()
+        let value = try parseValue(path: prefix + parts.map(\.name))
+        try insert(value, at: parts, into: table, prefix: prefix)
+    }
 
     mutating func parseKey() throws -> [KeyPart] {
         var parts: [KeyPart] = []

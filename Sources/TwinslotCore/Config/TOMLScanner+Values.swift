@@ -8,12 +8,12 @@ extension TOMLScanner {
         switch byte {
         case UInt8(ascii: "\""):
             if peekIs("\"", 1) && peekIs("\"", 2) {
-                return .string(try parseMultilineBasicString(), line: valueLine)
+                return .string(try parseMultilineString(quote: UInt8(ascii: "\"")), line: valueLine)
             }
             return .string(try parseBasicString(), line: valueLine)
         case UInt8(ascii: "'"):
             if peekIs("'", 1) && peekIs("'", 2) {
-                return .string(try parseMultilineLiteralString(), line: valueLine)
+                return .string(try parseMultilineString(quote: UInt8(ascii: "'")), line: valueLine)
             }
             return .string(try parseLiteralString(), line: valueLine)
         case UInt8(ascii: "["):
@@ -85,15 +85,7 @@ extension TOMLScanner {
                     "unterminated inline table (opened on line \(startLine)); inline tables must be on one line",
                     line: startLine, column: startColumn)
             }
-            let parts = try parseKey()
-            skipSpaces()
-            guard peekIs("=") else {
-                throw error("expected '=' after key '\(displayPath(parts.map(\.name)))', found \(found())")
-            }
-            advance()
-            skipSpaces()
-            let value = try parseValue(path: path + parts.map(\.name))
-            try insert(value, at: parts, into: table, prefix: path)
+            try parseKeyValue(into: table, prefix: path)
             skipSpaces()
             if peekIs(",") {
                 advance()

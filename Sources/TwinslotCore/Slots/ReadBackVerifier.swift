@@ -32,15 +32,21 @@ final class ReadBackVerifier: Sendable {
 
     init(file: any StorageFile) {
         self.file = ThreadHandoff(file)
-        startThread(name: "twinslot-verify") { [self] in run() }
+        let worker = JoinableThread(name: "twinslot-verify") { [self] in run() }
+        thread.withLock { $0 = worker }
     }
+
+    /// Set once, right after the thread starts (it needs `self`, so it cannot be a `let`).
+    private let thread = Mutex<JoinableThread?>(nil)
 
     func verify(_ region: Region) { queue.put(.region(region)) }
 
     /// Waits for every region queued; returns the bytes verified, or the first failure.
     func finish() throws -> UInt64 {
         queue.put(.end)
-        return try result.take().get()
+        let verified = result.take()
+        thread.withLock { $0 }?.join()
+        return try verified.get()
     }
 
     private func run() {

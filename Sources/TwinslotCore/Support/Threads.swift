@@ -1,4 +1,5 @@
 import CLinux
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -67,7 +68,35 @@ struct ThreadHandoff<Value>: @unchecked Sendable {
 }
 
 /// Starts `body` on a new detached thread: what Foundation's `Thread` does, without Foundation.
+/// For work nothing waits to see the end of (a bus call's worker); an engine thread whose owner
+/// hands it buffers is a `JoinableThread`, so it never outlives the owner.
 public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+    pthread_detach(spawnThread(name: name, body))
+}
+
+/// A thread its owner waits for: `join()` returns once `body` has returned and the thread has
+/// released what it captured. The pipeline, read-back and tar-check workers are joined on every
+/// path, the failed ones included, so no worker is still reading (or holding its buffers) after
+/// the call that started it returned. Joined exactly once, by its owner, never from itself.
+final class JoinableThread: Sendable {
+    private let thread: Mutex<pthread_t?>
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        thread = Mutex(spawnThread(name: name, body))
+    }
+
+    func join() {
+        guard
+            let handle = thread.withLock({ state -> pthread_t? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
+        pthread_join(handle, nil)
+    }
+}
+
+private func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {
     final class Box {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -100,8 +129,8 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
         fatalError("pthread_create: \(String(cString: strerror(result)))")
     }
     #if canImport(Darwin)
-        pthread_detach(thread!)
+        return thread!
     #else
-        pthread_detach(thread)
+        return thread
     #endif
 }
