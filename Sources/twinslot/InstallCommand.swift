@@ -133,7 +133,8 @@ struct InstallCommand: ParsableCommand {
             for step in outcome.steps {
                 print(
                     "  \(step.slotClass) -> \(step.slot)  \(formatBytes(step.size)) in "
-                        + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK")
+                        + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK"
+                        + (step.type == SlotType.oci.rawValue ? ", OCI layout verified" : ""))
             }
             if let download, download.resumes > 0 {
                 print(

@@ -17,11 +17,12 @@ struct SimulatedDeviceFixture {
         guard created.status == 0 else { throw CLIError("sim init failed: \(created.stderr)") }
     }
 
-    /// Makes a signed bundle whose images are derived from `seed`; `classes` defaults to all.
+    /// Makes a signed bundle whose images are derived from `seed`; `classes` defaults to all;
+    /// `extraImages` adds images for slot classes a test added to the device (class: path).
     func bundle(
         _ version: String, securityVersion: Int, seed: UInt8, compatible: String = "twinslot-sim",
         classes: [String] = ["rootfs", "firmware", "apps"], incompressible: Bool = false,
-        failingSelftest: Bool = false, appsImage: String? = nil
+        failingSelftest: Bool = false, appsImage: String? = nil, extraImages: [String: String] = [:]
     ) throws -> String {
         let dir = root + "/content-\(version)"
         try FileManager.default.createDirectory(atPath: dir + "/apps/bin", withIntermediateDirectories: true)
@@ -57,6 +58,7 @@ struct SimulatedDeviceFixture {
             pki + "/signer-chain.pem",
         ]
         for name in classes { arguments += ["--image", "\(name)=\(paths[name]!)"] }
+        for (name, path) in extraImages.sorted(by: { $0.key < $1.key }) { arguments += ["--image", "\(name)=\(path)"] }
         let result = try CLI.run(CLI.binary, arguments)
         guard result.status == 0 else { throw CLIError("bundle create failed: \(result.stderr)") }
         return out

@@ -34,15 +34,15 @@ extension ConfigDecoder {
             let (typeName, typeValue) = try slot.requiredString("type")
             guard let type = SlotType(rawValue: typeName) else {
                 throw slot.error(
-                    "type", typeValue, "expected \"raw\" or \"directory\", got \(TOMLValue.quoted(typeName))")
+                    "type", typeValue, "expected \"raw\", \"directory\" or \"oci\", got \(TOMLValue.quoted(typeName))")
             }
             let a = try slot.path("a", required: true)!
             let b = try slot.path("b", required: true)!
             var current: String? = nil
-            if type == .directory {
+            if type.isDirectoryTree {
                 current = try slot.path("current", required: true)!
             } else {
-                try slot.forbid("current", "applies only to slots of type \"directory\"")
+                try slot.forbid("current", "applies only to slots of type \"directory\" or \"oci\"")
             }
             try slot.rejectUnknown(known: Keys.slot)
 

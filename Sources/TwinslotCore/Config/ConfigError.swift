@@ -2,7 +2,7 @@
 /// of range, an unknown or missing key, or a file that cannot be read.
 ///
 /// The description always starts with the file and, when known, the line:
-/// `/etc/twinslot/system.toml: line 12: slot 'rootfs' key 'type': expected "raw" or "directory", got "ext4"`.
+/// `/etc/twinslot/system.toml: line 12: slot 'rootfs' key 'type': expected "raw", "directory" or "oci", got "ext4"`.
 public struct ConfigError: ClassifiedError, Equatable {
     /// The file the configuration came from, when known.
     public var sourcePath: String?

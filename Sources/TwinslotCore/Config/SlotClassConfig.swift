@@ -4,6 +4,13 @@ public enum SlotType: String, Sendable, Equatable, CaseIterable {
     case raw
     /// A directory tree extracted from a tar image, made current by an atomic symlink swap.
     case directory
+    /// A directory slot whose tree must be an OCI image layout (`oci-layout`, `index.json`,
+    /// `blobs/`), checked blob by blob before it is staged (`OCILayoutVerifier`), so that a
+    /// container runtime reading the slot finds every image it names, intact.
+    case oci
+
+    /// Directory and OCI slots: a tree extracted from a tar image, with a `current` symlink.
+    public var isDirectoryTree: Bool { self != .raw }
 }
 
 /// One slot class: its two slots, A and B.
@@ -15,7 +22,7 @@ public struct SlotClassConfig: Sendable, Equatable {
     public var a: String
     /// The path of slot B.
     public var b: String
-    /// Directory slots: the symlink pointing at the current slot's directory. Nil for raw slots.
+    /// Directory and OCI slots: the symlink pointing at the current slot's directory. Nil for raw slots.
     public var current: String?
 
     public init(name: String, type: SlotType, a: String, b: String, current: String? = nil) {

@@ -280,7 +280,7 @@ public struct BootService {
     }
 }
 
-/// Directory slot classes are made current by an atomic symlink swap that follows the booted
+/// Directory (and OCI) slot classes are made current by an atomic symlink swap that follows the booted
 /// group, so they flip with the boot slots, and fall back with them too.
 public struct DirectorySlots {
     public let device: Device
@@ -289,7 +289,7 @@ public struct DirectorySlots {
 
     public func pointCurrent(at group: SlotLetter) throws {
         let storage = device.storage
-        for slotClass in device.config.slotClasses where slotClass.type == .directory {
+        for slotClass in device.config.slotClasses where slotClass.type.isDirectoryTree {
             guard let current = slotClass.current else { continue }
             let target = slotClass.path(for: group)
             if try storage.readSymlink(FilePath(current)) == target { continue }

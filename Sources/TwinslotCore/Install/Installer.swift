@@ -272,11 +272,17 @@ public struct Installer {
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
                     try writer.finish(size: digest.size)
                     try writer.verifyReadBack(size: digest.size, sha256: digest.sha256)
-                case .directory:
-                    let writer = try DirectorySlotWriter(storage: device.storage, slot: path, size: image.size)
+                case .directory, .oci:
+                    let writer = try DirectorySlotWriter(
+                        storage: device.storage, slot: path, size: image.size,
+                        alsoSHA512: { slot.type == .oci && OCILayoutVerifier.isSHA512Blob($0) })
                     digest = try reader.streamImage(image, into: tracker.wrap(writer), limit: limit)
                     try writer.finish(size: digest.size, sha256: digest.sha256, member: image.member)
                     try writer.verifyReadBack()
+                    if slot.type == .oci {
+                        var layout = OCILayoutVerifier(storage: device.storage, writer: writer, member: image.member)
+                        try layout.verify()
+                    }
                 }
                 lastReadBack = Date()
                 try journal.append(

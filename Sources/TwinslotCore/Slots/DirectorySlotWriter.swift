@@ -9,12 +9,29 @@ public final class DirectorySlotWriter: ImageSink {
     let spoolPath: FilePath
     private let storage: any Storage
     private let spool: RawSlotWriter
-    /// The hash of each extracted file, to compare with what the medium returns.
-    private var extracted: [(path: FilePath, sha256: String, size: UInt64)] = []
+    /// Which regular files (by path relative to the slot) get a SHA-512 too as they are written.
+    private let alsoSHA512: (String) -> Bool
+    /// Every regular file extracted, in tar order: the read-back compares the medium with it,
+    /// and the OCI layout check uses its hashes instead of reading the blobs again.
+    private(set) var extracted: [ExtractedFile] = []
 
-    public init(storage: any Storage, slot: FilePath, size: UInt64) throws {
+    struct ExtractedFile {
+        var path: FilePath
+        /// The path relative to the slot, as `ImageTarRules` admitted it (`blobs/sha256/…`).
+        var relative: String
+        var sha256: String
+        var sha512: String?
+        var size: UInt64
+    }
+
+    public init(
+        storage: any Storage, slot: FilePath, size: UInt64, alsoSHA512: @escaping (String) -> Bool = { _ in false }
+    )
+        throws
+    {
         self.storage = storage
         self.slot = slot
+        self.alsoSHA512 = alsoSHA512
         guard let parent = Optional(slot.removingLastComponent()), storage.fileKind(parent) == .directory else {
             throw SlotError.missing(slot: slot.string)
         }
@@ -53,10 +70,12 @@ public final class DirectorySlotWriter: ImageSink {
                 case .regular:
                     let file = try storage.open(target, create: true)
                     let hasher = SHA256Hasher()
+                    let sha512 = alsoSHA512(relative) ? DigestHasher(.sha512) : nil
                     var offset: UInt64 = 0
                     while let block = try reader.nextBlock() {
                         try file.write(block, at: offset)
                         hasher.update(block)
+                        sha512?.update(block)
                         offset += UInt64(block.count)
                     }
                     try file.truncate(to: offset)
@@ -64,7 +83,10 @@ public final class DirectorySlotWriter: ImageSink {
                     try file.close()
                     // Before the directory syncs below: an app's executables keep their bits.
                     try storage.setPermissions(target, entry.mode & 0o7777 & ~0o6000)
-                    extracted.append((target, hasher.finalize(), offset))
+                    extracted.append(
+                        ExtractedFile(
+                            path: target, relative: relative, sha256: hasher.finalize(), sha512: sha512?.finalize(),
+                            size: offset))
                 case .symlink(let linkTarget):
                     try storage.makeSymlink(at: target, pointingTo: linkTarget)
                 default:

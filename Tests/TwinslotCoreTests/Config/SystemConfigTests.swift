@@ -269,7 +269,7 @@ struct ConfigSystemTOMLTests {
             // (replaced lines, exact description)
             (
                 [17: #"type = "ext4""#],
-                #"system.toml: line 17: slot 'rootfs' key 'type': expected "raw" or "directory", got "ext4""#
+                #"system.toml: line 17: slot 'rootfs' key 'type': expected "raw", "directory" or "oci", got "ext4""#
             ),
             ([2: ""], "system.toml: missing required key 'compatible'"),
             ([4: ""], "system.toml: missing required key 'keyring'"),
@@ -304,7 +304,7 @@ struct ConfigSystemTOMLTests {
             ([18: ""], "system.toml: line 16: slot 'rootfs': missing required key 'a'"),
             (
                 [20: #"current = "/x""#],
-                #"system.toml: line 20: slot 'rootfs' key 'current': applies only to slots of type "directory""#
+                #"system.toml: line 20: slot 'rootfs' key 'current': applies only to slots of type "directory" or "oci""#
             ),
             ([20: "typo = 1"], "system.toml: line 20: slot 'rootfs': unknown key 'typo' (did you mean 'type'?)"),
             ([18: "a = 5"], "system.toml: line 18: slot 'rootfs' key 'a': expected a string, got an integer (5)"),
