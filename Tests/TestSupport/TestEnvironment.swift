@@ -53,17 +53,22 @@ public enum TestEnvironment {
     }
 
     private static let pkiDirectory = Mutex<String?>(nil)
+    /// Held while the first caller makes the PKI (seconds of openssl). A pthread lock, not the
+    /// `Mutex` itself: ThreadSanitizer does not see `Synchronization.Mutex`'s futex wait once it
+    /// is contended for long, and reported the cached value as a race (docs/architecture.md,
+    /// "Sanitizers"); the `Mutex` is held only for the read and the write.
+    private static let pkiGeneration = NSLock()
 
     /// The directory holding the test PKI (keys and certificates, never committed).
     public static func pki() throws -> String {
-        try pkiDirectory.withLock { cached in
-            if let cached { return cached }
-            let directory = NSTemporaryDirectory() + "twinslot-pki-\(getpid())"
-            let result = try run("/bin/bash", [repositoryRoot + "/scripts/make-test-pki.sh", directory])
-            guard result.status == 0 else { throw TestSupportError("make-test-pki.sh failed: \(result.stderr)") }
-            cached = directory
-            return directory
-        }
+        pkiGeneration.lock()
+        defer { pkiGeneration.unlock() }
+        if let cached = pkiDirectory.withLock({ $0 }) { return cached }
+        let directory = NSTemporaryDirectory() + "twinslot-pki-\(getpid())"
+        let result = try run("/bin/bash", [repositoryRoot + "/scripts/make-test-pki.sh", directory])
+        guard result.status == 0 else { throw TestSupportError("make-test-pki.sh failed: \(result.stderr)") }
+        pkiDirectory.withLock { $0 = directory }
+        return directory
     }
 }
 
