@@ -101,7 +101,7 @@ struct HistoryWalk {
             held[begin.target] = .some(nil)
         case .targetDisabled: phase = .targetDisabled
         case .imageStarted: break
-        case .staged(let slotClass, _, _, _):
+        case .staged(let slotClass, _, _, _, _):
             phase = .staging
             staged.insert(slotClass)
             if let operation, fullyStaged { held[operation.target] = operation.version }

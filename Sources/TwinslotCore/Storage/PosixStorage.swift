@@ -121,6 +121,12 @@ public struct PosixStorage: Storage {
         }
     }
 
+    public func permissions(_ path: FilePath) -> UInt32? {
+        var info = stat()
+        guard path.withPlatformString({ lstat($0, &info) }) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o7777
+    }
+
     public func directoryEntries(_ path: FilePath) throws -> [String] {
         guard let dir = path.withPlatformString({ opendir($0) }) else {
             throw StorageError("opendir", path, errno: Errno(rawValue: errno))

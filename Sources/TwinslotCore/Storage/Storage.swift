@@ -27,6 +27,13 @@ public protocol Storage: Sendable {
     func setPermissions(_ path: FilePath, _ mode: UInt32) throws
     /// The names in a directory, sorted.
     func directoryEntries(_ path: FilePath) throws -> [String]
+    /// A file's or directory's permission bits (symlinks not followed); nil where the storage
+    /// keeps none (the simulator's model) or the path does not exist.
+    func permissions(_ path: FilePath) -> UInt32?
+}
+
+extension Storage {
+    public func permissions(_ path: FilePath) -> UInt32? { nil }
 }
 
 extension Storage {
