@@ -7,8 +7,8 @@ import SystemPackage
 /// Both copies go through `Storage` with the guarantees of an image write: everything written is
 /// synced, then read back from the medium and compared with the source. A directory is copied
 /// file by file, never hardlinked: a hardlinked file written through the live tree would change
-/// the fallback group too. (No reflink either: a plain copy is always correct, and the slots of a
-/// directory class are usually small.)
+/// the fallback group too. Each file is a reflink (FICLONE) where the file system can share its
+/// blocks copy-on-write, else a copy of its bytes; verified the same way either way.
 public enum SlotCopier {
     /// What the target slot holds after a copy: for a raw slot, the SHA-256 and size of the bytes
     /// copied; for a directory, `TreeListing.digest` and the bytes of its regular files.
@@ -113,6 +113,13 @@ public enum SlotCopier {
         defer { try? input.close() }
         // Closed at deinit if a write fails; explicitly once it is synced.
         let output = try storage.open(to, create: true)
+        // A reflink shares the blocks copy-on-write: a later write through either tree changes
+        // only that tree, exactly as after a copy (a hardlink would change both).
+        if output.cloneContents(of: input) {
+            try output.sync()
+            try output.close()
+            return
+        }
         var offset: UInt64 = 0
         while true {
             let n = try input.read(into: buffer, at: offset)

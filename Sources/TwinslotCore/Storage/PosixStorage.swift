@@ -155,6 +155,11 @@ final class PosixFile: StorageFile {
 
     deinit { try? fd?.close() }
 
+    func cloneContents(of source: any StorageFile) -> Bool {
+        guard let fd, let sourceFD = (source as? PosixFile)?.fd else { return false }
+        return ts_clone_file(fd.rawValue, sourceFD.rawValue) == 0
+    }
+
     private func descriptor(_ operation: String) throws -> FileDescriptor {
         guard let fd else { throw StorageError(operation, path, detail: "file already closed") }
         return fd
