@@ -88,6 +88,8 @@ import Testing
             #expect(copied["status"] as? String == "good")
         }
         #expect(slot(status, sim, "A", "rootfs")["copied_from"] == nil)
+        let text = try sim.twinslot("status").stdout
+        #expect(text.contains("(copied from B)"), "\(text)")
     }
 
     @Test func anAppsOnlyBundleCopiesTheRawSlotsFromTheRunningGroup() throws {
