@@ -188,7 +188,7 @@ import Testing
         #expect(made.status == 0, "\(made.stderr)")
         let refused = try sim.twinslot("install", sim.root + "/empty.tsb")
         #expect(refused.status == 10, "\(refused.stdout)\(refused.stderr)")
-        #expect(refused.stderr.contains("'images' is empty"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("'images' is empty: a bundle carries at least one image"), "\(refused.stderr)")
         #expect(try sim.status()["primary"] as? String == "A")
     }
 
