@@ -6,6 +6,7 @@
 #endif
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <errno.h>
 #ifdef __linux__
@@ -24,6 +25,18 @@ static inline int ts_sync_file_range_write(int fd, long long offset, long long l
     return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
 #else
     (void)fd; (void)offset; (void)length; return 0;
+#endif
+}
+/* Makes dst share src's extents, copy-on-write (FICLONE: btrfs, XFS with reflink, bcachefs);
+ * -1 with errno EOPNOTSUPP, EXDEV or EINVAL where the file system cannot. */
+static inline int ts_clone_file(int dst, int src) {
+#ifdef __linux__
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int)
+#endif
+    return ioctl(dst, FICLONE, src);
+#else
+    (void)dst; (void)src; errno = EOPNOTSUPP; return -1;
 #endif
 }
 /* Names the calling thread (at most 15 bytes on Linux), for ps, top and gdb. */

@@ -19,8 +19,10 @@ struct CrashExpectation: Equatable, CustomStringConvertible {
     /// The group the device runs after the reboots.
     var booted: SlotLetter
     /// For each group, the version whose images it must hold exactly ("factory" for the image
-    /// the simulated device was created with); nil where the group may hold anything (an install
-    /// into it was cut before all its images were verified, so it is not bootable).
+    /// the simulated device was created with; "V+W" for partial bundle V installed over a group
+    /// holding W: V's images, W's in the classes V does not carry); nil where the group may hold
+    /// anything (an install into it was cut before all its images were verified, so it is not
+    /// bootable).
     var versions: [SlotLetter: String?]
 
     var description: String {
@@ -80,6 +82,10 @@ struct HistoryWalk {
         var target: SlotLetter
         var version: String
         var slotClasses: Set<String>
+        /// What the running group (the source of copies) held at BEGIN.
+        var sourceHeld: String?
+        /// A STAGED record said a slot was copied: the bundle is partial.
+        var partial = false
     }
 
     var operation: Operation?
@@ -95,16 +101,22 @@ struct HistoryWalk {
     mutating func apply(_ record: JournalRecord) {
         switch record {
         case .begin(let begin):
-            operation = Operation(target: begin.target, version: begin.version, slotClasses: Set(begin.slotClasses))
+            operation = Operation(
+                target: begin.target, version: begin.version, slotClasses: Set(begin.slotClasses),
+                sourceHeld: held[begin.target.other] ?? nil)
             phase = .begun
             staged = []
             held[begin.target] = .some(nil)
         case .targetDisabled: phase = .targetDisabled
         case .imageStarted: break
-        case .staged(let slotClass, _, _, _):
+        case .staged(let slotClass, _, _, _, let copiedFrom):
             phase = .staging
             staged.insert(slotClass)
-            if let operation, fullyStaged { held[operation.target] = operation.version }
+            if copiedFrom != nil { operation?.partial = true }
+            if let operation, fullyStaged {
+                held[operation.target] =
+                    !operation.partial ? operation.version : operation.sourceHeld.map { operation.version + "+" + $0 }
+            }
         case .flipped: phase = .flipped
         case .bootedTrial: phase = .bootedTrial
         case .committed(let group):
@@ -184,7 +196,7 @@ extension CrashHarness {
         }
         for (group, version) in expected.versions.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let version else { continue }
-            guard let want = contents.first(where: { $0.version == version }) else {
+            guard let want = expectedContent(version) else {
                 return ("1", "the model expects group \(group.rawValue) to hold \(version), a bundle the harness lacks")
             }
             do {

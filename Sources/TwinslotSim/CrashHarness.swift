@@ -10,9 +10,10 @@ import TwinslotCore
 /// Cuts the power at every durable operation of a whole update story and checks, after each
 /// cut and a reboot, design.md's four invariants (docs/crash-safety.md, "The crash harness").
 ///
-/// The story, on a simulated device whose group B holds a committed v1 and group A its factory
-/// image: install v2 (into A), reboot (trial, health passes, commit), install v3 (into B), reboot
-/// (trial, a required health check fails, roll back), reboot (back on v2).
+/// The story (`Story.full`), on a simulated device whose group B holds a committed v1 and group A
+/// its factory image: install v2 (into A), reboot (trial, health passes, commit), install v3 (into
+/// B), reboot (trial, a required health check fails, roll back), reboot (back on v2).
+/// `Story.partial` installs partial bundles instead (CrashHarness+Partial.swift).
 public final class CrashHarness {
     public struct Violation: Sendable, CustomStringConvertible {
         public var crashPoint: Int
@@ -44,11 +45,14 @@ public final class CrashHarness {
     }
 
     let directory: String
+    let story: Story
     let simulator: SimulatedDevice
     let identity: SigningIdentity
     let keyring: Keyring
     var bundles: [String: String] = [:]
     var contents: [Content] = []
+    /// The slot classes each version's bundle carries (every class unless it is partial).
+    var carried: [String: Set<String>] = [:]
     var base: FaultyStorage!
     public private(set) var operationLog: [String] = []
     /// The kinds of the journal's records after the story without a cut, the pre-story ones
@@ -57,15 +61,17 @@ public final class CrashHarness {
 
     /// Prepares the device and the bundles in `directory` (created), all signed by `identity`,
     /// trusted through the PEM `keyringPath`.
-    public init(directory: String, identity: SigningIdentity, keyringPath: String) throws {
+    public init(directory: String, identity: SigningIdentity, keyringPath: String, story: Story = .full) throws {
         self.directory = directory
+        self.story = story
         self.identity = identity
         keyring = try Keyring(contentsOf: keyringPath)
         simulator = SimulatedDevice(directory: directory + "/device")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try simulator.create(keyring: keyringPath)
-        for (index, version) in ["1.0", "2.0", "3.0", "4.0"].enumerated() {
-            bundles[version] = try makeBundle(version: version, securityVersion: UInt64(index + 1))
+        for bundle in story.bundles {
+            bundles[bundle.version] = try makeBundle(
+                version: bundle.version, securityVersion: bundle.securityVersion, classes: bundle.classes)
         }
         // Group B gets v1, committed, on the real device; then everything moves in memory.
         let device = try simulator.loadDevice()
@@ -75,7 +81,7 @@ public final class CrashHarness {
         contents.append(try content(of: .a, in: base, version: "factory"))
     }
 
-    private func makeBundle(version: String, securityVersion: UInt64) throws -> String {
+    private func makeBundle(version: String, securityVersion: UInt64, classes: Set<String>) throws -> String {
         let source = directory + "/content-\(version)"
         try FileManager.default.createDirectory(atPath: source + "/apps/lib", withIntermediateDirectories: true)
         var rootfs = [UInt8](repeating: 0, count: 96 * 1024 + 123)
@@ -94,7 +100,8 @@ public final class CrashHarness {
                 .init(slotClass: "rootfs", path: source + "/rootfs.img"),
                 .init(slotClass: "firmware", path: source + "/firmware.img"),
                 .init(slotClass: "apps", path: source + "/apps"),
-            ])
+            ].filter { classes.contains($0.slotClass) })
+        carried[version] = classes
         let path = directory + "/v\(version).tsb"
         try writer.write(to: path, signing: .identity(identity))
         let hash = { (bytes: [UInt8]) in SHA256Hasher.hex(of: bytes) }
@@ -169,11 +176,12 @@ public final class CrashHarness {
 
     /// The story; stops with `PowerCut` when the storage's power is cut.
     func story(_ storage: FaultyStorage) throws {
-        _ = try install("2.0", storage)
-        _ = try reboot(storage)
-        _ = try install("3.0", storage)
-        _ = try reboot(storage)
-        _ = try reboot(storage)
+        for step in story.steps {
+            switch step {
+            case .install(let version): _ = try install(version, storage)
+            case .reboot: _ = try reboot(storage)
+            }
+        }
     }
 
     /// Runs the story once without a cut and returns its number of durable operations.
@@ -182,11 +190,7 @@ public final class CrashHarness {
         try story(storage)
         operationLog = storage.log.map { String($0) }
         storyKinds = kinds(try journalEntries(in: storage))
-        let device = try device(storage)
-        let status = try StatusReport.read(device: device)
-        guard status.booted == .a, status.primary == .a, status.groups[0].version == "2.0",
-            status.last?.outcome == .rolledBack
-        else { throw SimulationError("the story without a cut did not end on v2 after rolling back v3: \(status)") }
+        try story.checkEnd(try StatusReport.read(device: try device(storage)))
         return storage.operationCount - base.operationCount
     }
 
@@ -298,8 +302,10 @@ public final class CrashHarness {
                     guard next.actions.contains(.committed) else {
                         return ("3", "the resumed \(version) was not committed: \(next.actions)")
                     }
+                    // The classes the bundle does not carry were copied from the group it ran on.
                     let held = try content(of: next.booted, in: crashed)
-                    guard let expected = contents.first(where: { $0.version == version }),
+                    let source = try content(of: next.booted.other, in: crashed)
+                    guard let expected = expectedContent(version, over: source),
                         held.rootfs == expected.rootfs, held.firmware == expected.firmware, held.apps == expected.apps
                     else {
                         return ("1", "after resuming \(version) the booted group holds other content")

@@ -13,7 +13,9 @@ struct BundleInfoCommand: ParsableCommand {
         abstract: "Show a bundle's manifest.",
         discussion: """
             Reads only the manifest and signature (the first two members). With --keyring the \
-            signature is verified first; without, it is shown as not checked. A SWUpdate .swu \
+            signature is verified first; without, it is shown as not checked. 'slot classes' lists \
+            the classes the bundle carries; a device copies its other classes from the running \
+            group when it installs the bundle (a partial bundle, docs/bundle-format.md). A SWUpdate .swu \
             (sw-description and sw-description.sig) is shown with every image of every set, \
             each with the target sw-description names (docs/swupdate.md).
             """
@@ -29,6 +31,9 @@ struct BundleInfoCommand: ParsableCommand {
         var bundleHash: String
         var signature: String
         var signer: String?
+        /// The slot classes the bundle carries images for; a device's other classes are copied
+        /// from its running group when it installs the bundle (a partial bundle).
+        var slotClasses: [String]
         var manifest: Manifest
     }
 
@@ -44,7 +49,8 @@ struct BundleInfoCommand: ParsableCommand {
                     Report(
                         bundle: bundle, format: swu == nil ? "twinslot" : "swupdate", bundleHash: verified.bundleHash,
                         signature: ring == nil ? "not-checked" : "verified",
-                        signer: verified.signer?.subject, manifest: manifest))
+                        signer: verified.signer?.subject, slotClasses: manifest.images.map(\.slotClass),
+                        manifest: manifest))
                 return
             }
             print("bundle:           \(bundle)")
@@ -75,6 +81,7 @@ struct BundleInfoCommand: ParsableCommand {
             print("created:          \(manifest.created)")
             if let description = manifest.description { print("description:      \(description)") }
             print("bundle hash:      \(verified.bundleHash)")
+            print("slot classes:     \(manifest.images.map(\.slotClass).joined(separator: ", "))")
             if let signer = verified.signer {
                 print("signature:        verified, signed by \(signer.subject)")
             } else {

@@ -126,15 +126,17 @@ struct InstallCommand: ParsableCommand {
             for step in outcome.steps {
                 // A compressed image of a .swu declares no size: it is known only once decoded.
                 let size = step.size > 0 ? formatBytes(step.size) : "size unknown"
-                print("  \(step.slotClass) (\(step.type)) -> \(step.slot)  \(size)")
+                let origin = step.copiedFrom.map { "copied from the running group's \($0)" } ?? "from the bundle"
+                print("  \(step.slotClass) (\(step.type), \(origin)) -> \(step.slot)  \(size)")
             }
         case .staged:
             print("installed \(outcome.version) into group \(outcome.target.rawValue):")
             for step in outcome.steps {
+                let copied = step.copiedFrom.map { ", copied from \($0)" } ?? ""
                 print(
                     "  \(step.slotClass) -> \(step.slot)  \(formatBytes(step.size)) in "
-                        + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s, read back OK"
-                        + (step.type == SlotType.oci.rawValue ? ", OCI layout verified" : ""))
+                        + "\(fixedPoint(step.seconds ?? 0, digits: 2)) s\(copied), read back OK"
+                        + (step.type == SlotType.oci.rawValue && step.copiedFrom == nil ? ", OCI layout verified" : ""))
             }
             if let download, download.resumes > 0 {
                 print(

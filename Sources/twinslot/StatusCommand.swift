@@ -47,7 +47,9 @@ struct StatusCommand: ParsableCommand {
                     rows.append([
                         index == 0 ? group.group.rawValue : "", index == 0 ? group.role : "",
                         index == 0 ? group.bootloader : "", index == 0 ? (group.version ?? "-") : "",
-                        slot.slotClass, slot.status, slot.sha256.map { String($0.prefix(12)) } ?? "-",
+                        slot.slotClass, slot.status,
+                        (slot.sha256.map { String($0.prefix(12)) } ?? "-")
+                            + (slot.copiedFrom.map { "  (copied from \($0.rawValue))" } ?? ""),
                     ])
                 }
             }

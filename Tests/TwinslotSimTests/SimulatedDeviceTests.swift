@@ -9,7 +9,7 @@ import Testing
 enum SimFixtures {
     static func pki() throws -> String { try TestEnvironment.pki() }
 
-    static func harness(_ label: String) throws -> CrashHarness {
+    static func harness(_ label: String, story: CrashHarness.Story = .full) throws -> CrashHarness {
         let pki = try pki()
         let directory = NSTemporaryDirectory() + "twinslot-crash-\(label)-\(UUID().uuidString.prefix(8))"
         return try CrashHarness(
@@ -17,7 +17,7 @@ enum SimFixtures {
             identity: try SigningIdentity(
                 certificatePEM: pki + "/signer.pem", privateKeyPEM: pki + "/signer.key",
                 chainPEM: pki + "/signer-chain.pem"),
-            keyringPath: pki + "/keyring.pem")
+            keyringPath: pki + "/keyring.pem", story: story)
     }
 }
 
@@ -102,6 +102,26 @@ enum SimFixtures {
                 + "resumes: \(report.resumes), violations: \(report.violations.count)")
     }
 
+    /// The partial story (a rootfs-only bundle, then an apps-only one): every crash point, the
+    /// copies from the running group included, leaves each group holding exactly the carried
+    /// images and the running group's content in the other classes.
+    @Test func everyCrashPointOfThePartialStoryKeepsTheInvariants() throws {
+        let harness = try SimFixtures.harness("partial", story: .partial)
+        // Two outcomes in the suite (a torn last write keeps every other write, as everything
+        // persisted does); scripts/crash-report.sh adds that one and its random subsets.
+        let seeds = UInt64(ProcessInfo.processInfo.environment["TWINSLOT_CRASH_SEEDS"] ?? "") ?? 0
+        let report = try harness.run(
+            outcomes: [.nothingPersisted, .tornLastWrite]
+                + (seeds > 0 ? [.everythingPersisted] + (1...seeds).map { .randomSubset(seed: $0) } : []))
+        #expect(report.crashPoints > 50)
+        #expect(harness.operationLog.contains { $0.contains("firmware-a.img") }, "the firmware copy into A")
+        for violation in report.violations.prefix(10) { Issue.record("\(violation)") }
+        #expect(report.violations.isEmpty)
+        print(
+            "partial story: crash points: \(report.crashPoints), outcomes: \(report.outcomes), "
+                + "runs: \(report.runs), violations: \(report.violations.count)")
+    }
+
     /// The crash point that found the pipeline hang: the power cut at the first write of an
     /// image into its slot (the sink fails inside the pipeline's second thread).
     @Test func regressionTheCutInsideTheFirstImageWrite() throws {
@@ -129,8 +149,10 @@ enum SimFixtures {
 /// each one the old checks accepted ("some bundle's images", "at least as many commits").
 @Suite struct CrashModelTests {
     /// The story run to its end without a cut: the state the model is checked against.
-    func ended(_ label: String) throws -> (CrashHarness, FaultyStorage, CrashHarness.CutState) {
-        let harness = try SimFixtures.harness(label)
+    func ended(_ label: String, story: CrashHarness.Story = .full) throws -> (
+        CrashHarness, FaultyStorage, CrashHarness.CutState
+    ) {
+        let harness = try SimFixtures.harness(label, story: story)
         _ = try harness.countOperations()
         let storage = harness.base.copy()
         try harness.story(storage)
@@ -200,6 +222,31 @@ enum SimFixtures {
             with: try bytes(v2 + "/firmware.img"))
         try expectFlagged(
             harness, cut, storage, invariant: "1", saying: "group B does not hold exactly the images of 3.0")
+    }
+
+    /// The partial story's groups: A holds 1.1's rootfs over 1.0 (its firmware and apps copied
+    /// from B), B holds 1.2's apps over that; the model names both, and the device matches.
+    @Test func thePartialStoryMatchesTheModel() throws {
+        let (harness, storage, cut) = try ended("model-partial", story: .partial)
+        let expected = CrashExpectation.after(entries: cut.entries, boot: cut.boot, unhealthy: [])
+        #expect(expected.versions[.a] == "1.1+1.0")
+        #expect(expected.versions[.b] == "1.2+1.1+1.0")
+        #expect(expected.booted == .b)
+        #expect(harness.checkAgainstModel(cut: cut, booted: .b, storage: storage) == nil)
+        let a = try harness.content(of: .a, in: storage)
+        let b = try harness.content(of: .b, in: storage)
+        #expect(a.firmware == b.firmware && a.rootfs == b.rootfs && a.apps != b.apps)
+    }
+
+    /// A slot the partial install should have copied but that kept an older bundle's image (a
+    /// missing copy) is flagged: the flip would boot stale content there.
+    @Test func aStaleSlotAfterAPartialInstallIsFlagged() throws {
+        let (harness, storage, cut) = try ended("model-stale", story: .partial)
+        try storage.replaceFile(
+            slotPath(harness, "firmware", .b), with: try bytes(harness.directory + "/content-1.2/firmware.img"))
+        let problem = try #require(harness.checkAgainstModel(cut: cut, booted: .b, storage: storage))
+        #expect(problem.0 == "1")
+        #expect(problem.1.contains("group B does not hold exactly the images of 1.2+1.1+1.0"), "\(problem.1)")
     }
 
     /// v2's COMMITTED replaced by a FAILED and v3's ROLLED-BACK by a COMMITTED: as many commits as

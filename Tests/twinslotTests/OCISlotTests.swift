@@ -141,6 +141,30 @@ struct OCIDeviceFixture {
                 == Data(OCILayoutFixture.hello.utf8))
     }
 
+    /// A bundle that does not carry the containers (a rootfs-only fix) copies the running
+    /// group's layout into the target group: after the flip the runtime reads the same images.
+    @Test func aBundleWithoutTheContainersCopiesTheRunningLayout() throws {
+        let device = try OCIDeviceFixture("partial")
+        let layout = try device.layout()
+        #expect(try device.sim.twinslot("install", try device.bundle("2.0", containers: layout.path)).status == 0)
+        #expect(try CLI.twinslot("sim", "reboot", device.sim.device).stdout.contains("committed"))
+        let v3 = try device.sim.bundle("3.0", securityVersion: 3, seed: 3, classes: ["rootfs"])
+        let installed = try device.sim.twinslot("install", v3)
+        #expect(installed.status == 0, "\(installed.stderr)")
+        #expect(installed.stdout.contains("containers -> \(device.sim.device)/containers/a"), "\(installed.stdout)")
+        #expect(installed.stdout.contains("copied from \(device.sim.device)/containers/b"), "\(installed.stdout)")
+        #expect(
+            try PartialBundleTests.tree(device.sim.device + "/containers/a")
+                == PartialBundleTests.tree(device.sim.device + "/containers/b"))
+        let reboot = try CLI.twinslot("sim", "reboot", device.sim.device)
+        #expect(reboot.stdout.contains("committed"), "\(reboot.stdout)\(reboot.stderr)")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: device.current) == device.sim.device
+                + "/containers/a")
+        let inspected = try OCITools.run("skopeo", "inspect", "oci:\(device.current):t")
+        #expect(inspected.stdout.contains(try layout.manifestDigest))
+    }
+
     /// What `skopeo copy … oci-archive:FILE.tar` writes is an image as it is, no repacking.
     @Test func skopeosOCIArchiveIsAnImageAsItIs() throws {
         let device = try OCIDeviceFixture("archive")

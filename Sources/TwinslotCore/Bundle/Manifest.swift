@@ -136,7 +136,11 @@ public struct Manifest: Codable, Sendable, Equatable {
             throw fail("'compatible' must be 1 to 256 bytes")
         }
         guard !version.isEmpty, version.utf8.count <= 128 else { throw fail("'version' must be 1 to 128 bytes") }
-        guard !images.isEmpty else { throw fail("'images' is empty") }
+        guard !images.isEmpty else {
+            throw fail(
+                "'images' is empty: a bundle carries at least one image (a partial bundle leaves some classes out, never all)"
+            )
+        }
         var classes = Set<String>()
         var members = Set<String>()
         for (index, image) in images.enumerated() {

@@ -9,7 +9,8 @@ public enum InstallError: ClassifiedError, Equatable {
     case downgrade(bundle: UInt64, installed: UInt64)
     /// `security.allow-older-version = false` and the bundle's version is older than the running one.
     case olderVersion(bundle: String, running: String)
-    case partialBundle(missing: [String])
+    /// The bundle carries no image for this device (a partial bundle needs at least one).
+    case emptyBundle
     case unknownBootedGroup(detail: String)
     case noBootableGroup
     case nothingToMark(String)
@@ -23,7 +24,7 @@ public enum InstallError: ClassifiedError, Equatable {
         case .busy: .busy
         case .lockUnavailable: .io
         case .downgrade, .olderVersion: .downgrade
-        case .partialBundle: .incompatible
+        case .emptyBundle: .badBundle
         case .unknownBootedGroup, .noBootableGroup, .nothingToMark, .runningGroupNotCommitted,
             .runningGroupRolledBack:
             .state
@@ -39,9 +40,9 @@ public enum InstallError: ClassifiedError, Equatable {
         case .olderVersion(let bundle, let running):
             "bundle version \(bundle) is older than the running \(running) and security.allow-older-version "
                 + "is false: refusing the downgrade"
-        case .partialBundle(let missing):
-            "bundle has no image for slot class(es) " + missing.joined(separator: ", ")
-                + "; a slot group must be complete, so every class of this device needs an image"
+        case .emptyBundle:
+            "bundle carries no image: a bundle must carry at least one slot class (the classes it does not carry "
+                + "are copied from the running group)"
         case .unknownBootedGroup(let detail): "cannot tell which slot group booted: \(detail)"
         case .noBootableGroup: "the bootloader has no bootable slot group"
         case .nothingToMark(let detail): detail

@@ -24,12 +24,24 @@ public struct InstallOutcome: Sendable {
     }
 
     public struct Step: Sendable, Codable {
+        /// Where a slot's content comes from.
+        public enum Origin: String, Sendable, Codable {
+            /// The bundle's image for the class.
+            case bundle
+            /// The bundle does not carry the class: the running group's slot is copied.
+            case runningGroup = "running-group"
+        }
+
         public var slotClass: String
         public var slot: String
         public var type: String
         public var size: UInt64
         public var sha256: String
         public var seconds: Double?
+        /// Optional only so reports written before partial bundles still decode.
+        public var origin: Origin? = .bundle
+        /// With `origin == .runningGroup`: the running group's slot that is copied.
+        public var copiedFrom: String?
     }
 
     public var kind: Kind
@@ -53,6 +65,8 @@ public struct InstallOutcome: Sendable {
 /// 1. verify manifest and signature, compatibility, anti-rollback (nothing written yet);
 /// 2. journal BEGIN; bootloader: target group not bootable; journal TARGET-DISABLED;
 /// 3. per image: decode, hash, write, fsync, read back, compare; journal STAGED;
+/// 3b. per class a partial bundle does not carry: copy the running group's slot, fsync, read
+///     back, compare; journal STAGED with the group copied from (Installer+Copy.swift);
 /// 4. bootloader: target group is the one-shot trial; journal FLIPPED.
 ///
 /// Each durable step is logged to `logger` right after it is durable (BEGIN, each STAGED,
@@ -159,10 +173,8 @@ public struct Installer {
         report.version = manifest.version
         report.bundleHash = verified.bundleHash
         try device.profile.check(manifest)
-        let missing = device.config.slotClasses.map(\.name).filter { name in
-            !manifest.images.contains { $0.slotClass == name }
-        }
-        guard missing.isEmpty else { throw InstallError.partialBundle(missing: missing) }
+        guard !manifest.images.isEmpty else { throw InstallError.emptyBundle }
+        let copies = slotCopies(for: manifest, booted: booted, state: journal.state)
         let installed = device.securityFloor(journal.state)
         if device.config.security.antiRollback {
             let refused =
@@ -192,6 +204,7 @@ public struct Installer {
         if journal.state.group(booted).bundleHash == verified.bundleHash && journal.state.primary == booted {
             return outcome(.alreadyInstalled, [])
         }
+        for copy in copies { try preflight(copy) }
         for step in plan {
             let path = FilePath(step.slot)
             if step.type == SlotType.raw.rawValue {
@@ -201,7 +214,7 @@ public struct Installer {
                 throw SlotError.missing(slot: step.slot)
             }
         }
-        if dryRun { return outcome(.planned, plan) }
+        if dryRun { return outcome(.planned, plan + copies.map(planStep)) }
 
         let reporter = Reporter(device: device)
         let hookEnvironment = [
@@ -218,7 +231,8 @@ public struct Installer {
                 BeginRecord(
                     operationID: operationID, bundleHash: verified.bundleHash, version: manifest.version,
                     compatible: manifest.compatible, securityVersion: manifest.securityVersion, source: source.name,
-                    target: target, slotClasses: manifest.images.map(\.slotClass), bootID: device.bootID())))
+                    target: target, slotClasses: manifest.images.map(\.slotClass) + copies.map(\.slotClass.name),
+                    bootID: device.bootID())))
         var log = logger
         log[metadataKey: "operation-id"] = "\(operationID)"
         log[metadataKey: "bundle-version"] = "\(manifest.version)"
@@ -227,7 +241,7 @@ public struct Installer {
             "install of \(manifest.version) into group \(target.rawValue) started",
             metadata: ["phase": "begin", "bundle-hash": "\(verified.bundleHash)", "source": "\(source.name)"])
         do {
-            phaseObserver?(.writing(totalBytes: manifest.images.reduce(0) { $0 + $1.size }))
+            phaseObserver?(.writing(totalBytes: (plan + copies.map(planStep)).reduce(0) { $0 + $1.size }))
             try device.boot.disable(target)
             try journal.append(.targetDisabled(target))
             var steps: [InstallOutcome.Step] = []
@@ -302,8 +316,16 @@ public struct Installer {
                 report.bytes += digest.size
                 tracker.done(size: digest.size)
             }
-            report.slots = steps
             try finishing.finish()
+            for copy in copies {
+                let start = Date()
+                let step = try perform(copy, target: target, journal: journal, log: log)
+                lastReadBack = Date()
+                steps.append(step)
+                report.phases.append(.init(name: "copy \(copy.slotClass.name)", started: start, seconds: step.seconds!))
+                report.bytes += step.size
+            }
+            report.slots = steps
             phaseObserver?(.flipping)
             try device.boot.setTrial(target)
             try journal.append(.flipped(target))
@@ -332,51 +354,3 @@ public struct Installer {
 /// Marks errors that mean the process (or the simulated power) is gone, so nothing more is
 /// written for them.
 public protocol PowerCutSignal: Error {}
-
-/// Counts an image's bytes on the sink thread and reports at most every 100 ms, and at the end.
-/// Its count is behind a lock: one acquisition per block the sink writes (128 KiB), never per byte.
-final class ProgressTracker: Sendable {
-    let slotClass: String
-    let total: UInt64
-    let report: (@Sendable (Installer.Progress) -> Void)?
-    private let counted = Mutex<(bytes: UInt64, lastReport: Date)>((0, .distantPast))
-
-    init(slotClass: String, total: UInt64, report: (@Sendable (Installer.Progress) -> Void)?) {
-        self.slotClass = slotClass
-        self.total = total
-        self.report = report
-    }
-
-    func wrap(_ sink: any ImageSink) -> any ImageSink {
-        report == nil ? sink : CountingSink(inner: sink, tracker: self)
-    }
-
-    func add(_ count: Int) {
-        let now = Date()
-        let due: UInt64? = counted.withLock { counted in
-            counted.bytes += UInt64(count)
-            guard now.timeIntervalSince(counted.lastReport) >= 0.1 else { return nil }
-            counted.lastReport = now
-            return counted.bytes
-        }
-        if let due { report?(Installer.Progress(slotClass: slotClass, bytes: due, total: total)) }
-    }
-
-    /// The last event of an image: its real size (an undeclared size is known by now).
-    func done(size: UInt64) { report?(Installer.Progress(slotClass: slotClass, bytes: size, total: size)) }
-
-    final class CountingSink: ImageSink {
-        let inner: any ImageSink
-        let tracker: ProgressTracker
-
-        init(inner: any ImageSink, tracker: ProgressTracker) {
-            self.inner = inner
-            self.tracker = tracker
-        }
-
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws {
-            try inner.write(bytes, at: offset)
-            tracker.add(bytes.count)
-        }
-    }
-}

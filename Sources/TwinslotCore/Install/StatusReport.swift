@@ -16,6 +16,8 @@ public struct StatusReport: Sendable, Codable {
         public var status: String
         public var sha256: String?
         public var size: UInt64?
+        /// The group this slot's content was copied from by a partial bundle's install.
+        public var copiedFrom: SlotLetter?
     }
 
     public struct GroupView: Sendable, Codable {
@@ -58,7 +60,7 @@ public struct StatusReport: Sendable, Codable {
                 return SlotView(
                     slotClass: slotClass.name, type: slotClass.type.rawValue, path: slotClass.path(for: letter),
                     status: record?.status.rawValue ?? DeviceState.SlotStatus.unknown.rawValue, sha256: record?.sha256,
-                    size: record?.size)
+                    size: record?.size, copiedFrom: record?.copiedFrom)
             }
             return GroupView(
                 group: letter, role: roles.isEmpty ? "-" : roles.joined(separator: ","),

@@ -27,6 +27,8 @@ public struct DeviceState: Codable, Sendable, Equatable {
         public var status: SlotStatus
         public var sha256: String?
         public var size: UInt64?
+        /// The group the slot's content was copied from (a class a partial bundle did not carry).
+        public var copiedFrom: SlotLetter?
     }
 
     /// One slot group's content: the bundle it holds (or is receiving) and each slot.
@@ -191,10 +193,12 @@ public struct DeviceState: Codable, Sendable, Equatable {
                     bundleHash: operation.bundleHash, target: operation.target, staged: staged, slotClass: slotClass,
                     offset: offset)
             }
-        case .staged(let slotClass, let group, let sha256, let size):
+        case .staged(let slotClass, let group, let sha256, let size, let copiedFrom):
             operation?.phase = .staging
             operation?.staged.append(slotClass)
-            updateGroup(group) { $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size) }
+            updateGroup(group) {
+                $0.slots[slotClass] = SlotRecord(status: .staged, sha256: sha256, size: size, copiedFrom: copiedFrom)
+            }
         case .flipped(let group):
             resumePoint = nil
             operation?.phase = .flipped

@@ -42,8 +42,11 @@ public enum JournalRecord: Codable, Sendable, Equatable {
     /// The member of the image for `slotClass` starts at byte `offset` of the bundle: an
     /// install interrupted after this can resume there (docs/fleet.md).
     case imageStarted(slotClass: String, offset: UInt64)
-    /// One slot holds the image, read back and verified.
-    case staged(slotClass: String, group: SlotLetter, sha256: String, size: UInt64)
+    /// One slot holds the image, read back and verified. `copiedFrom`: the slot was not in the
+    /// bundle (a partial bundle) and was copied from that group, the running one, and verified
+    /// against it; `sha256` and `size` are then the source slot's. Absent in journals written
+    /// before partial bundles, where every STAGED image came from the bundle.
+    case staged(slotClass: String, group: SlotLetter, sha256: String, size: UInt64, copiedFrom: SlotLetter? = nil)
     /// The target group is durably the one-shot trial boot.
     case flipped(SlotLetter)
     /// The trial group came up and the boot service runs in it, in the boot `bootID` (one

@@ -193,6 +193,12 @@ public enum SlotError: ClassifiedError, Equatable {
     /// A region read back differs from what was written there.
     case regionMismatch(slot: String, offset: UInt64, length: UInt64)
     case unsafeEntry(slot: String, entry: String, reason: String)
+    /// A running slot to be copied into the target group (a class a partial bundle does not
+    /// carry) does not hold what the journal recorded for it.
+    case sourceMismatch(slot: String, recorded: String, actual: String)
+    /// A copied directory slot, listed again from the medium, differs from its source.
+    case copyMismatch(slot: String, source: String, entry: String)
+    case cannotCopy(slot: String, entry: String, reason: String)
 
     public var failureClass: FailureClass {
         if case .mounted = self { return .config }
@@ -220,6 +226,14 @@ public enum SlotError: ClassifiedError, Equatable {
             "slot \(slot) reads back different bytes at \(offset)..<\(offset + length) than were written there"
         case .unsafeEntry(let slot, let entry, let reason):
             "image for directory slot \(slot) has an unsafe entry '\(entry)': \(reason)"
+        case .sourceMismatch(let slot, let recorded, let actual):
+            "the running slot \(slot) reads with SHA-256 \(actual), but the journal recorded \(recorded) for it: it "
+                + "is not what twinslot installed there, so it is not copied into the update (nothing was flipped; "
+                + "install a bundle that carries this class)"
+        case .copyMismatch(let slot, let source, let entry):
+            "slot \(slot), copied from \(source), differs from it at '\(entry)' when read back"
+        case .cannotCopy(let slot, let entry, let reason):
+            "cannot copy '\(entry)' of the running slot \(slot): \(reason)"
         }
     }
 }

@@ -121,6 +121,12 @@ public struct PosixStorage: Storage {
         }
     }
 
+    public func permissions(_ path: FilePath) -> UInt32? {
+        var info = stat()
+        guard path.withPlatformString({ lstat($0, &info) }) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o7777
+    }
+
     public func directoryEntries(_ path: FilePath) throws -> [String] {
         guard let dir = path.withPlatformString({ opendir($0) }) else {
             throw StorageError("opendir", path, errno: Errno(rawValue: errno))
@@ -148,6 +154,11 @@ final class PosixFile: StorageFile {
     }
 
     deinit { try? fd?.close() }
+
+    func cloneContents(of source: any StorageFile) -> Bool {
+        guard let fd, let sourceFD = (source as? PosixFile)?.fd else { return false }
+        return ts_clone_file(fd.rawValue, sourceFD.rawValue) == 0
+    }
 
     private func descriptor(_ operation: String) throws -> FileDescriptor {
         guard let fd else { throw StorageError(operation, path, detail: "file already closed") }

@@ -27,6 +27,13 @@ public protocol Storage: Sendable {
     func setPermissions(_ path: FilePath, _ mode: UInt32) throws
     /// The names in a directory, sorted.
     func directoryEntries(_ path: FilePath) throws -> [String]
+    /// A file's or directory's permission bits (symlinks not followed); nil where the storage
+    /// keeps none (the simulator's model) or the path does not exist.
+    func permissions(_ path: FilePath) -> UInt32?
+}
+
+extension Storage {
+    public func permissions(_ path: FilePath) -> UInt32? { nil }
 }
 
 extension Storage {
@@ -69,10 +76,16 @@ public protocol StorageFile: AnyObject {
     /// it reads the medium. (Not durability: `sync` is.)
     func settleForReadBack(offset: UInt64, length: UInt64)
     func close() throws
+    /// Replaces this file's content with `source`'s by sharing its extents copy-on-write (a
+    /// reflink), when the file system can; false means nothing happened: copy the bytes instead.
+    /// Durable only after `sync()`.
+    func cloneContents(of source: any StorageFile) -> Bool
 }
 
 extension StorageFile {
     public func settleForReadBack(offset: UInt64, length: UInt64) {}
+
+    public func cloneContents(of source: any StorageFile) -> Bool { false }
 
     public func write(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { try write($0, at: offset) }

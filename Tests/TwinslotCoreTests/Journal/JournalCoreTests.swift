@@ -34,6 +34,29 @@ import Testing
         for name in JournalSnapshot.names { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
     }
 
+    /// A STAGED record written before partial bundles has no `copiedFrom`: it still decodes (an
+    /// image from the bundle), and a full bundle's STAGED is encoded exactly as before.
+    @Test func aStagedRecordWithoutCopiedFromDecodes() throws {
+        let old = Data(#"{"staged":{"group":"B","sha256":"11","size":10,"slotClass":"rootfs"}}"#.utf8)
+        let decoded = try JSONDecoder().decode(JournalRecord.self, from: old)
+        #expect(decoded == .staged(slotClass: "rootfs", group: .b, sha256: "11", size: 10))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(decoded) == old)
+        let copied = JournalRecord.staged(slotClass: "apps", group: .b, sha256: "22", size: 20, copiedFrom: .a)
+        let text = String(decoding: try encoder.encode(copied), as: UTF8.self)
+        #expect(text.contains(#""copiedFrom":"A""#), "\(text)")
+        #expect(try JSONDecoder().decode(JournalRecord.self, from: Data(text.utf8)) == copied)
+
+        var state = DeviceState()
+        for (index, record) in [begin(.b), .targetDisabled(.b), decoded, copied].enumerated() {
+            state.apply(JournalEntry(sequence: UInt64(index + 1), time: Date(), record: record))
+        }
+        #expect(state.groupB.slots["apps"]?.copiedFrom == .a)
+        #expect(state.groupB.slots["rootfs"]?.copiedFrom == nil)
+        #expect(state.operation?.isFullyStaged == true)
+    }
+
     @Test func crc32cKnownVector() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([]) == 0)
