@@ -112,6 +112,17 @@ echo "killed install $pid with SIGKILL after its first image was staged"
 $bin sim reboot "$work/device"
 $bin status
 
+step "An apps-only update (a partial bundle): the rest of the target group is copied from the running one"
+printf '#!/bin/sh\necho hello from app v4.1\n' > "$work/apps/bin/hello"
+$bin bundle create --out "$work/v41-apps.tsb" --compatible demo-gateway --version 4.1.0 --security-version 4 \
+  --image apps="$work/apps" \
+  --cert "$work/pki/signer.pem" --key "$work/pki/signer.key" --chain "$work/pki/signer-chain.pem" >/dev/null
+echo "bundle: $(du -h "$work/v41-apps.tsb" | cut -f1) ($(du -h "$work/v4.tsb" | cut -f1) with every image)"
+$bin install --dry-run "$work/v41-apps.tsb"
+$bin install "$work/v41-apps.tsb"
+$bin sim reboot "$work/device"
+"$work/device/apps/current/bin/hello"
+
 step "A downgrade is refused: security version 1 is below the installed 2"
 $bin bundle create --out "$work/v1.tsb" --compatible demo-gateway --version 1.0.0 --security-version 1 \
   --image rootfs="$work/rootfs.img" --image firmware="$work/firmware.img" --image apps="$work/apps" \
