@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-swift build -c release --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
+swift build -c release --static-swift-stdlib --product twinslot >/tmp/twinslot-build.log 2>&1 || { cat /tmp/twinslot-build.log; exit 1; }
 bin=.build/release/twinslot
 work=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT

@@ -16,6 +16,11 @@ swift test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test-output
 echo "== release binary without test hooks"
 bash scripts/check-release-hooks.sh
 
+echo "== the demo (README's first command; the release binary just built, so about a minute)"
+timeout 900 bash scripts/demo.sh > .build/demo-output.txt 2>&1 || { cat .build/demo-output.txt; echo "demo failed"; exit 1; }
+grep -q "hello from app v4.1" .build/demo-output.txt || { cat .build/demo-output.txt; echo "demo: the apps-only update did not run"; exit 1; }
+echo "demo ran to its end ($(grep -c '^.\[1m== ' .build/demo-output.txt) steps)"
+
 echo "== Debian package (lintian; install, upgrade, remove, purge in a throwaway bookworm root)"
 bash scripts/package-test.sh
 
