@@ -33,7 +33,10 @@ final class CurlTransfer {
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_NOSIGNAL, 1)
         // One receive takes up to 128 KiB (the default is 16 KiB): fewer calls per megabyte, and
         // no more than the reader asks for at a time (the pipeline's buffers), so that what
-        // arrives while it waits fits straight into its buffer (HTTPByteSource.read).
+        // arrives while it waits fits straight into its buffer (HTTPByteSource.read). libcurl
+        // hands a receive to the body callback in pieces of at most 16 KiB whatever this size
+        // (CURL_MAX_WRITE_SIZE); a larger size did not lower the kernel's share of a download's
+        // CPU either (docs/architecture.md, "Measured: where a URL install's extra CPU goes").
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_BUFFERSIZE, 128 << 10)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_FOLLOWLOCATION, 1)
         _ = ts_curl_set_long(curlAPI, handle, CURLOPT_MAXREDIRS, 10)
